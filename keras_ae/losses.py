@@ -1,0 +1,98 @@
+"""Pure loss terms. Each takes tensors and returns a tensor; none touches a model.
+
+Reductions are explicit: per-example terms are summed over pixels (or latents, or code units)
+and returned per example, shape ``(batch,)``; the models average them over the batch.
+All values are in nats.
+"""
+
+import math
+
+import tensorflow as tf
+
+_EPSILON = 1e-7
+
+
+def _sum_per_example(values: tf.Tensor) -> tf.Tensor:
+    """Sums every axis but the first: ``(batch, ...) -> (batch,)``."""
+    return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def bernoulli_nll(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """-log p(x | logits) of independent Bernoulli pixels, summed per example.
+
+    Args:
+        x: targets in [0, 1], shape ``(batch, ...)``.
+        logits: decoder logits, the same shape.
+
+    Returns:
+        ``(batch,)`` nats. For grey values in (0, 1) this is the binary cross-entropy.
+    """
+    x = tf.cast(x, logits.dtype)
+    return _sum_per_example(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
+
+
+def gaussian_nll(x: tf.Tensor, mean: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
+    """-log N(x; mean, sigma^2 I), summed per example: ``(batch,)`` nats."""
+    x = tf.cast(x, mean.dtype)
+    squared = _sum_per_example(tf.square(x - mean))
+    n_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), mean.dtype)
+    return 0.5 * squared / sigma**2 + n_pixels * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+
+
+def squared_error(x: tf.Tensor, reconstruction: tf.Tensor) -> tf.Tensor:
+    """Sum of squared differences per example: ``(batch,)``, in squared pixel units."""
+    x = tf.cast(x, reconstruction.dtype)
+    return _sum_per_example(tf.square(x - reconstruction))
+
+
+def gaussian_kl(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, I)) per latent: ``(batch, latent_dim)`` nats.
+
+    Sum over the last axis for the per-example KL.
+    """
+    return 0.5 * (tf.square(mean) + tf.exp(log_var) - 1.0 - log_var)
+
+
+def bernoulli_kl(rho: float, rho_hat: tf.Tensor) -> tf.Tensor:
+    """KL(Bern(rho) || Bern(rho_hat)) elementwise, the sparse autoencoder's penalty.
+
+    ``rho_hat`` is clipped into (0, 1) so that a dead or saturated unit gives a large,
+    finite penalty rather than inf.
+    """
+    rho_hat = tf.clip_by_value(rho_hat, _EPSILON, 1.0 - _EPSILON)
+    return rho * tf.math.log(rho / rho_hat) + (1.0 - rho) * tf.math.log(
+        (1.0 - rho) / (1.0 - rho_hat)
+    )
+
+
+def capacity_schedule(step: tf.Tensor, c_max: float, c_steps: int) -> tf.Tensor:
+    """Burgess et al.'s target capacity C in nats: linear from 0 at step 0 to ``c_max`` at
+    ``c_steps``, constant after."""
+    step = tf.cast(step, tf.float32)
+    if c_steps <= 0:
+        return tf.constant(float(c_max))
+    return float(c_max) * tf.minimum(step / float(c_steps), 1.0)
+
+
+def capacity_penalty(kl: tf.Tensor, capacity: tf.Tensor, gamma: float) -> tf.Tensor:
+    """``gamma * |kl - capacity|``, with ``kl`` the batch-mean total KL in nats."""
+    return gamma * tf.abs(kl - capacity)
+
+
+def frobenius_norm_squared(jacobian: tf.Tensor) -> tf.Tensor:
+    """||J||_F^2 per example of a batch of Jacobians ``(batch, ...)``: ``(batch,)``."""
+    return _sum_per_example(tf.square(jacobian))
+
+
+def sigmoid_dense_jacobian_norm_squared(code: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Closed-form ||dh/dx||_F^2 for ``h = sigmoid(x @ kernel + b)``.
+
+    Args:
+        code: ``h``, shape ``(batch, code_dim)``.
+        kernel: ``(input_dim, code_dim)``.
+
+    Returns:
+        ``(batch,)``: sum_j (h_j (1 - h_j))^2 sum_i W_ij^2 (Rifai et al. 2011).
+    """
+    column_norms = tf.reduce_sum(tf.square(kernel), axis=0)
+    return tf.reduce_sum(tf.square(code * (1.0 - code)) * column_norms, axis=1)

@@ -1,0 +1,349 @@
+"""The Autoencoder base class: networks, the one train/test step, encode/decode/reconstruct.
+
+Subclasses override ``loss_terms`` (and, where the embedding is not the raw code,
+``embedding``); everything else, including the gradient step, metric tracking, input checks and
+batched inference, lives here once.
+"""
+
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae import losses
+from keras_ae.networks import build_decoder, build_encoder
+
+LIKELIHOODS = ("bernoulli", "gaussian", "squared_error")
+# Prefix of the in-graph data checks' messages, so that `fit` can tell them from other errors.
+_DATA_ERROR = "keras_ae data check: "
+
+
+class DataError(ValueError):
+    """The training or evaluation data cannot be used: wrong shape, NaN/Inf, or out of range."""
+
+
+def _as_tuple(shape) -> tuple[int, ...] | None:
+    return None if shape is None else tuple(int(d) for d in shape)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Autoencoder(keras.Model):
+    """A plain autoencoder, and the base of every model in keras-ae.
+
+    Build it from a built-in network::
+
+        Autoencoder(input_shape=(28, 28, 1), latent_dim=30, architecture="mlp",
+                    hidden_units=(1000, 500, 250))
+
+    or from your own Keras models (``encoder: x -> code``, ``decoder: code -> logits/means``)::
+
+        Autoencoder(encoder=my_encoder, decoder=my_decoder)
+
+    The loss is the reconstruction negative log-likelihood in nats per example: summed over
+    pixels, averaged over the batch. ``likelihood`` is ``"bernoulli"`` (the decoder outputs
+    logits; data in [0, 1]), ``"gaussian"`` (the decoder outputs means; fixed ``sigma``) or
+    ``"squared_error"`` (the plain sum of squared errors).
+
+    ``fit(x)`` takes the data alone; targets, if given, are ignored, since the target is ``x``.
+    """
+
+    #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``.
+    term_names: tuple[str, ...] = ("loss", "reconstruction")
+    #: Whether the encoder has a mean and a log-variance head (the VAE family).
+    gaussian_encoder = False
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] | None = None,
+        latent_dim: int | None = None,
+        *,
+        architecture: str = "mlp",
+        hidden_units: Sequence[int] = (512,),
+        activation: str = "relu",
+        code_activation: str | None = None,
+        likelihood: str = "bernoulli",
+        sigma: float = 1.0,
+        encoder: keras.Model | None = None,
+        decoder: keras.Model | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"Unknown likelihood {likelihood!r}; expected one of {LIKELIHOODS}.")
+        self.likelihood = likelihood
+        self.sigma = float(sigma)
+        self.architecture = architecture
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.activation = activation
+        self.code_activation = code_activation
+        self.seed = seed
+        self._custom_networks = encoder is not None
+        if (encoder is None) != (decoder is None):
+            raise ValueError("Pass both `encoder` and `decoder`, or neither.")
+        if encoder is None:
+            if input_shape is None or latent_dim is None:
+                raise ValueError(
+                    "Give `input_shape` and `latent_dim` to use a built-in architecture, "
+                    "or pass your own `encoder=` and `decoder=` Keras models."
+                )
+            encoder = build_encoder(
+                architecture,
+                input_shape,
+                latent_dim,
+                hidden_units=self.hidden_units,
+                activation=activation,
+                code_activation=code_activation,
+                gaussian=self.gaussian_encoder,
+            )
+            decoder = build_decoder(
+                architecture,
+                input_shape,
+                latent_dim,
+                hidden_units=self.hidden_units,
+                activation=activation,
+            )
+        self.encoder = encoder
+        self.decoder = decoder
+        self.data_shape = _as_tuple(encoder.input_shape[1:])
+        self.latent_dim = int(decoder.input_shape[-1])
+        self._check_networks(input_shape, latent_dim)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Optimizer steps taken by `fit`; schedules (k-sparse k, capacity C) read it, and it is
+        # saved with the weights so that resumed training continues them.
+        self.trained_steps = self.add_weight(
+            shape=(),
+            dtype="int64",
+            initializer="zeros",
+            trainable=False,
+            name="trained_steps",
+            aggregation="only_first_replica",
+        )
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+        self._inference_functions: dict[str, Callable] = {}
+        self.built = True
+
+    # ----------------------------------------------------------------- construction and config
+    def _check_networks(self, input_shape, latent_dim) -> None:
+        if input_shape is not None and _as_tuple(input_shape) != self.data_shape:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} does not match the encoder's input shape "
+                f"{self.data_shape}."
+            )
+        if latent_dim is not None and int(latent_dim) != self.latent_dim:
+            raise ValueError(
+                f"latent_dim={latent_dim} does not match the decoder's input size "
+                f"{self.latent_dim}."
+            )
+        output_shape = _as_tuple(self.decoder.output_shape[1:])
+        if output_shape != self.data_shape:
+            raise ValueError(
+                f"The decoder's output shape {output_shape} must equal the encoder's input "
+                f"shape {self.data_shape}."
+            )
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            input_shape=list(self.data_shape),
+            latent_dim=self.latent_dim,
+            architecture=self.architecture,
+            hidden_units=list(self.hidden_units),
+            activation=self.activation,
+            code_activation=self.code_activation,
+            likelihood=self.likelihood,
+            sigma=self.sigma,
+            seed=self.seed,
+        )
+        if self._custom_networks:
+            config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
+            config["decoder"] = keras.saving.serialize_keras_object(self.decoder)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    # --------------------------------------------------------------------------- the losses
+    def reconstruction_nll(self, x: tf.Tensor, decoder_output: tf.Tensor) -> tf.Tensor:
+        """The reconstruction term per example, ``(batch,)`` nats (or squared units)."""
+        if self.likelihood == "bernoulli":
+            return losses.bernoulli_nll(x, decoder_output)
+        if self.likelihood == "gaussian":
+            return losses.gaussian_nll(x, decoder_output, self.sigma)
+        return losses.squared_error(x, decoder_output)
+
+    def reconstruction_terms(self, x: tf.Tensor, code: tf.Tensor, training: bool) -> dict:
+        """``{"loss", "reconstruction"}`` for decoding ``code`` back to ``x``, batch means."""
+        reconstruction = tf.reduce_mean(
+            self.reconstruction_nll(x, self.decoder(code, training=training))
+        )
+        return {"loss": reconstruction, "reconstruction": reconstruction}
+
+    def loss_terms(self, x: tf.Tensor, training: bool = False) -> dict:
+        """Every scalar term of the loss (batch means), keyed by ``term_names``.
+
+        ``"loss"`` is the one that is minimised. Subclasses override this, and only this, to add
+        their own terms.
+        """
+        return self.reconstruction_terms(x, self.encoder(x, training=training), training)
+
+    # --------------------------------------------------------------------- train / test steps
+    @property
+    def metrics(self) -> list:
+        return list(self.trackers.values())
+
+    def _prepare_batch(self, data) -> tf.Tensor:
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self.check_input_shape(x.shape)
+        x = tf.cast(x, self.compute_dtype)
+        checks = [tf.debugging.assert_all_finite(x, _DATA_ERROR + "the data holds NaN or Inf.")]
+        if self.likelihood == "bernoulli":
+            message = _DATA_ERROR + "a Bernoulli likelihood needs data in [0, 1]."
+            checks.append(tf.debugging.assert_greater_equal(x, 0.0, message=message, summarize=0))
+            checks.append(tf.debugging.assert_less_equal(x, 1.0, message=message, summarize=0))
+        # The loss depends on x through these checks, so a bad batch stops the step before the
+        # optimizer touches any weight.
+        with tf.control_dependencies(checks):
+            return tf.identity(x)
+
+    def _track(self, terms: dict) -> dict:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        x = self._prepare_batch(data)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, training=True)
+            # Each replica holds a share of the global batch and the optimizer sums the
+            # replicas' gradients, so dividing by the replica count gives the global batch mean.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = terms["loss"] / replicas
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
+        self.trained_steps.assign_add(1)
+        return self._track(terms)
+
+    def test_step(self, data):
+        return self._track(self.loss_terms(self._prepare_batch(data), training=False))
+
+    # ------------------------------------------------------------------ input checks for fit
+    def check_input_shape(self, shape) -> None:
+        """Raises ``DataError`` unless ``shape`` is ``(batch, *data_shape)``."""
+        shape = tuple(shape)
+        if len(shape) != len(self.data_shape) + 1 or any(
+            got is not None and got != want
+            for got, want in zip(shape[1:], self.data_shape, strict=False)
+        ):
+            raise DataError(
+                f"Expected inputs of shape (batch, {', '.join(map(str, self.data_shape))}), "
+                f"got {shape}."
+            )
+
+    def check_array(self, x, what: str = "x") -> None:
+        """Refuses an array of the wrong shape, with NaN/Inf, or, with a Bernoulli likelihood,
+        values outside [0, 1], before any training starts."""
+        x = np.asarray(x)
+        self.check_input_shape(x.shape)
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise DataError(f"{what} holds NaN or Inf.")
+        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
+            raise DataError(
+                f"A Bernoulli likelihood needs {what} in [0, 1]; got values in "
+                f"[{x.min()}, {x.max()}]. Scale the data (e.g. divide uint8 images by 255)."
+            )
+
+    def _check_data_argument(self, data, what: str) -> None:
+        if isinstance(data, tf.data.Dataset):
+            spec = data.element_spec
+            self.check_input_shape((spec[0] if isinstance(spec, tuple) else spec).shape)
+        elif isinstance(data, tuple) and data:
+            self._check_data_argument(data[0], what)
+        elif isinstance(data, np.ndarray | list) or tf.is_tensor(data):
+            self.check_array(data, what)
+        # Generators and PyDatasets are checked batch by batch, in the graph.
+
+    def _run_checked(self, run: Callable, x, validation_data=None):
+        self._check_data_argument(x, "x")
+        if validation_data is not None:
+            self._check_data_argument(validation_data, "validation_data")
+        try:
+            return run()
+        except tf.errors.InvalidArgumentError as error:
+            if _DATA_ERROR not in error.message:
+                raise
+            reason = error.message.split(_DATA_ERROR, 1)[1].splitlines()[0]
+            raise DataError(
+                f"Bad batch: {reason} Training stopped at that batch; the weights were not "
+                "updated with it."
+            ) from None
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``, with the data checked first (see ``check_array``)."""
+        validation = kwargs.get("validation_data")
+        return self._run_checked(
+            lambda: super(Autoencoder, self).fit(x, y, *args, **kwargs), x, validation
+        )
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``, with the data checked first."""
+        return self._run_checked(
+            lambda: super(Autoencoder, self).evaluate(x, y, *args, **kwargs), x
+        )
+
+    # ---------------------------------------------------------------------------- inference
+    def call(self, x, training=False):
+        """Reconstructions as pixel values (probabilities for a Bernoulli likelihood)."""
+        return self.output_to_pixels(self.decoder(self.embedding(x), training=training))
+
+    def embedding(self, x: tf.Tensor) -> tf.Tensor:
+        """The deterministic code of a batch, ``(batch, latent_dim)``."""
+        return self.encoder(x, training=False)
+
+    def output_to_pixels(self, decoder_output: tf.Tensor) -> tf.Tensor:
+        """Decoder logits -> probabilities (Bernoulli); means pass through."""
+        if self.likelihood == "bernoulli":
+            return tf.sigmoid(decoder_output)
+        return decoder_output
+
+    def _batched(self, name: str, function: Callable, x, expected: tuple, batch_size: int):
+        """Runs a compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out."""
+        x = np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
+        if x.shape[1:] != expected:
+            raise DataError(
+                f"Expected an array of shape (n, {', '.join(map(str, expected))}), got {x.shape}."
+            )
+        if name not in self._inference_functions:
+            self._inference_functions[name] = tf.function(function, reduce_retracing=True)
+        compiled = self._inference_functions[name]
+        outputs = [
+            compiled(tf.constant(x[start : start + batch_size])).numpy()
+            for start in range(0, len(x), batch_size)
+        ]
+        if not outputs:
+            return np.zeros((0, *compiled(tf.zeros((1, *expected))).shape[1:]), np.float32)
+        return np.concatenate(outputs)
+
+    def encode(self, x, batch_size: int = 256) -> np.ndarray:
+        """Embeds ``x`` ``(n, *data_shape)`` into ``(n, latent_dim)`` (deterministic)."""
+        return self._batched("encode", self.embedding, x, self.data_shape, batch_size)
+
+    def decode(self, z, batch_size: int = 256) -> np.ndarray:
+        """Decodes ``z`` ``(n, latent_dim)`` into pixel values ``(n, *data_shape)``, not logits."""
+        return self._batched(
+            "decode",
+            lambda codes: self.output_to_pixels(self.decoder(codes, training=False)),
+            z,
+            (self.latent_dim,),
+            batch_size,
+        )
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """``decode(encode(x))`` in one pass: ``(n, *data_shape)`` pixel values."""
+        return self._batched("reconstruct", self.call, x, self.data_shape, batch_size)
