@@ -46,7 +46,9 @@ def salt_and_pepper(x: tf.Tensor, fraction: float, seed=None) -> tf.Tensor:
     """Sets a fixed ``fraction`` of each example's pixels to 0 or 1, each with probability 1/2."""
     _check_fraction(fraction, "salt_and_pepper")
     chosen = _chosen_fraction(x, fraction, seed)
-    salt = keras.random.uniform(tf.shape(x), seed=seed) < 0.5
+    # An int seed would give the same uniforms again, correlated with the choice above.
+    salt_seed = seed + 1 if isinstance(seed, int) else seed
+    salt = keras.random.uniform(tf.shape(x), seed=salt_seed) < 0.5
     return tf.where(chosen, tf.cast(salt, x.dtype), x)
 
 

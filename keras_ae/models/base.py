@@ -205,8 +205,8 @@ class Autoencoder(keras.Model):
         checks = [tf.debugging.assert_all_finite(x, _DATA_ERROR + "the data holds NaN or Inf.")]
         if self.likelihood == "bernoulli":
             message = _DATA_ERROR + "a Bernoulli likelihood needs data in [0, 1]."
-            checks.append(tf.debugging.assert_greater_equal(x, 0.0, message=message, summarize=0))
-            checks.append(tf.debugging.assert_less_equal(x, 1.0, message=message, summarize=0))
+            in_range = tf.reduce_all((x >= 0.0) & (x <= 1.0))
+            checks.append(tf.debugging.Assert(in_range, [tf.constant(message)]))
         # The loss depends on x through these checks, so a bad batch stops the step before the
         # optimizer touches any weight.
         with tf.control_dependencies(checks):
@@ -227,7 +227,9 @@ class Autoencoder(keras.Model):
             scaled_loss = terms["loss"] / replicas
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
-        self.trained_steps.assign_add(1)
+        # Counted only once the step's checks passed and its loss exists.
+        with tf.control_dependencies([scaled_loss]):
+            self.trained_steps.assign_add(1)
         return self._track(terms)
 
     def test_step(self, data):
@@ -278,7 +280,9 @@ class Autoencoder(keras.Model):
         except tf.errors.InvalidArgumentError as error:
             if _DATA_ERROR not in error.message:
                 raise
-            reason = error.message.split(_DATA_ERROR, 1)[1].splitlines()[0]
+            # Each check's message is one sentence; TensorFlow appends its own text after it.
+            rest = error.message.split(_DATA_ERROR, 1)[1]
+            reason = rest[: rest.index(".") + 1]
             raise DataError(
                 f"Bad batch: {reason} Training stopped at that batch; the weights were not "
                 "updated with it."

@@ -80,13 +80,14 @@ class ContractiveAutoencoder(Autoencoder):
                 code = self.encoder(x, training=training)
             jacobian = inner_tape.batch_jacobian(code, x)
             return code, losses.frobenius_norm_squared(jacobian)
-        estimates = []
-        for _ in range(self.n_probes):
-            probe = keras.random.normal(tf.shape(x), dtype=x.dtype, seed=self.seed_generator)
-            with tf.autodiff.ForwardAccumulator(primals=x, tangents=probe) as accumulator:
-                code = self.encoder(x, training=training)
-            estimates.append(losses.frobenius_norm_squared(accumulator.jvp(code)))
-        return code, tf.add_n(estimates) / float(self.n_probes)
+        # All probes in one pass: the batch is tiled n_probes times along the batch axis.
+        tiled = tf.tile(x, [self.n_probes] + [1] * len(self.data_shape))
+        probes = keras.random.normal(tf.shape(tiled), dtype=x.dtype, seed=self.seed_generator)
+        with tf.autodiff.ForwardAccumulator(primals=tiled, tangents=probes) as accumulator:
+            tiled_code = self.encoder(tiled, training=training)
+        estimates = losses.frobenius_norm_squared(accumulator.jvp(tiled_code))
+        estimates = tf.reshape(estimates, [self.n_probes, -1])
+        return tiled_code[: tf.shape(x)[0]], tf.reduce_mean(estimates, axis=0)
 
     def loss_terms(self, x: tf.Tensor, training: bool = False) -> dict:
         code, jacobian_norm = self.code_and_jacobian_norm(x, training)

@@ -1,0 +1,146 @@
+"""Every model of the family: fit lowers its loss, reports its terms, and round-trips."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_ae
+
+SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,))
+MODELS = {
+    "Autoencoder": (keras_ae.Autoencoder, {}),
+    "DenoisingAutoencoder": (keras_ae.DenoisingAutoencoder, {"corruption": "masking"}),
+    "SparseAutoencoder": (keras_ae.SparseAutoencoder, {"rho": 0.1}),
+    "KSparseAutoencoder": (keras_ae.KSparseAutoencoder, {"k": 3, "k_start": 8, "anneal_steps": 8}),
+    "ContractiveAutoencoder": (keras_ae.ContractiveAutoencoder, {"lam": 0.1}),
+    "VAE": (keras_ae.VAE, {}),
+    "BetaVAE": (keras_ae.BetaVAE, {"beta": 4.0}),
+    "CapacityVAE": (keras_ae.CapacityVAE, {"gamma": 100.0, "c_max": 5.0, "c_steps": 40}),
+}
+
+
+def _trained(name: str, x: np.ndarray, epochs: int = 3):
+    cls, kwargs = MODELS[name]
+    model = cls(**SMALL, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(x, batch_size=64, epochs=epochs, verbose=0)
+    return model, history
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fit_lowers_the_loss_and_reports_every_term(name, mnist_images, tmp_path):
+    x = mnist_images[0][:640]
+    model, history = _trained(name, x)
+    assert set(history.history) == set(model.term_names)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["reconstruction"][-1] < history.history["reconstruction"][0]
+    assert int(model.trained_steps.numpy()) == 30
+    results = model.evaluate(x[:128], verbose=0, return_dict=True)
+    assert set(results) == set(model.term_names)
+
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert type(reloaded) is type(model)
+    assert reloaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(reloaded.encode(x[:50]), model.encode(x[:50]))
+    z = np.random.default_rng(0).normal(size=(5, SMALL["latent_dim"])).astype("float32")
+    np.testing.assert_array_equal(reloaded.decode(z), model.decode(z))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_outputs_are_pixels_and_shapes_match(name, mnist_images):
+    cls, kwargs = MODELS[name]
+    model = cls(**SMALL, **kwargs)
+    x = mnist_images[0][:300]
+    code = model.encode(x, batch_size=128)
+    assert code.shape == (300, 8) and code.dtype == np.float32
+    reconstructions = model.reconstruct(tf.constant(x), batch_size=128)
+    assert reconstructions.shape == x.shape
+    assert 0.0 <= reconstructions.min() and reconstructions.max() <= 1.0
+    assert model.decode(code[:3]).shape == (3, 28, 28, 1)
+
+
+def test_vae_family_samples_and_encodes_the_mean(mnist_images):
+    model = keras_ae.VAE(**SMALL)
+    samples = model.sample(6, seed=1)
+    assert samples.shape == (6, 28, 28, 1)
+    np.testing.assert_array_equal(samples, model.sample(6, seed=1))
+    x = mnist_images[0][:10]
+    np.testing.assert_allclose(model.encode(x), model.posterior(x)[0].numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(model.encode(x), model.encode(x))
+
+
+def test_capacity_ramp_continues_after_save_and_reload(mnist_images, tmp_path):
+    x = mnist_images[0][:640]
+    model, history = _trained("CapacityVAE", x, epochs=2)
+    # C is read before each step's increment: the 20th step (index 19) of a 40-step ramp to 5.
+    assert int(model.trained_steps.numpy()) == 20
+    model.save(tmp_path / "capacity.keras")
+    reloaded = keras.saving.load_model(tmp_path / "capacity.keras")
+    assert int(reloaded.trained_steps.numpy()) == 20
+    more = reloaded.fit(x, batch_size=64, epochs=1, verbose=0)
+    assert int(reloaded.trained_steps.numpy()) == 30
+    # The mean C over steps 20..29 of the ramp 5 * step / 40 is 5 * 24.5 / 40.
+    assert more.history["capacity"][0] == pytest.approx(5 * 24.5 / 40, rel=1e-5)
+    assert history.history["capacity"][-1] == pytest.approx(5 * 14.5 / 40, rel=1e-5)
+
+
+def test_bring_your_own_networks(mnist_images, tmp_path):
+    encoder = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(12)]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1))]
+    )
+    model = keras_ae.VAE(encoder=encoder, decoder=decoder)  # one output, split in halves
+    assert model.latent_dim == 6 and model.data_shape == (28, 28, 1)
+    model.compile(optimizer="adam")
+    model.fit(mnist_images[0][:128], batch_size=64, epochs=1, verbose=0)
+    model.save(tmp_path / "custom.keras")
+    reloaded = keras.saving.load_model(tmp_path / "custom.keras")
+    x = mnist_images[0][:8]
+    np.testing.assert_array_equal(reloaded.encode(x), model.encode(x))
+
+
+def test_encoder_and_decoder_work_as_layers_downstream(mnist_images):
+    model = keras_ae.Autoencoder(**SMALL)
+    inputs = keras.Input((28, 28, 1))
+    model.encoder.trainable = False
+    logits = keras.layers.Dense(10)(model.encoder(inputs))
+    classifier = keras.Model(inputs, logits)
+    classifier.compile(
+        optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    images, labels = mnist_images
+    before = [w.copy() for w in model.encoder.get_weights()]
+    classifier.fit(images[:128], labels[:128], epochs=1, verbose=0)
+    for old, new in zip(before, model.encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_mismatched_networks_are_refused():
+    encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5)])
+    with pytest.raises(ValueError, match="must equal the encoder's input shape"):
+        keras_ae.Autoencoder(encoder=encoder, decoder=decoder)
+    with pytest.raises(ValueError, match="both `encoder` and `decoder`"):
+        keras_ae.Autoencoder(encoder=encoder)
+    with pytest.raises(ValueError, match="input_shape` and `latent_dim"):
+        keras_ae.Autoencoder(input_shape=(4,))
+    with pytest.raises(ValueError, match=r"\(64, 64, channels\)"):
+        keras_ae.BetaVAE(input_shape=(28, 28, 1), latent_dim=4, architecture="conv64")
+
+
+@pytest.mark.parametrize("architecture", ["conv28", "conv64"])
+def test_convolutional_architectures_build_and_reconstruct(architecture):
+    side = 28 if architecture == "conv28" else 64
+    model = keras_ae.BetaVAE(input_shape=(side, side, 3), latent_dim=10, architecture=architecture)
+    x = np.random.default_rng(0).uniform(size=(4, side, side, 3)).astype("float32")
+    assert model.reconstruct(x).shape == x.shape
+    if architecture == "conv64":
+        conv_filters = [
+            layer.filters for layer in model.encoder.layers if hasattr(layer, "filters")
+        ]
+        assert conv_filters == [32, 32, 64, 64]
