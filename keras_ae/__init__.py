@@ -31,3 +31,7 @@ __all__ = [
     "SparseAutoencoder",
     "normalised_beta",
 ]
+
+from keras_ae.zoo import list_models, load, publish, save_preset  # noqa: E402
+
+__all__ += ["list_models", "load", "publish", "save_preset"]

@@ -1,0 +1,111 @@
+"""The model zoo: load a preset by name, ``hf://`` handle or directory; save and publish one."""
+
+import os
+from pathlib import Path
+
+from keras_ae.models.base import Autoencoder
+from keras_ae.zoo import hub, presets, registry
+from keras_ae.zoo.hub import (
+    HubError,
+    NotCachedError,
+    UnknownRepositoryError,
+    UnknownRevisionError,
+    publish,
+)
+from keras_ae.zoo.presets import (
+    ChecksumError,
+    IncompatibleVersionError,
+    MissingFileError,
+    PresetError,
+    UnknownPresetError,
+    UnregisteredClassError,
+    save_preset,
+)
+from keras_ae.zoo.registry import list_models
+
+__all__ = [
+    "ChecksumError",
+    "HubError",
+    "IncompatibleVersionError",
+    "MissingFileError",
+    "NotCachedError",
+    "PresetError",
+    "UnknownPresetError",
+    "UnknownRepositoryError",
+    "UnknownRevisionError",
+    "UnregisteredClassError",
+    "list_models",
+    "load",
+    "publish",
+    "save_preset",
+]
+
+
+def load(
+    name_or_uri: str | os.PathLike,
+    compile: bool = True,
+    revision: str | None = None,
+) -> Autoencoder:
+    """Loads a preset, checked, and compiled ready for ``fit`` unless ``compile=False``.
+
+    ``name_or_uri`` is tried as, in order:
+
+    1. a preset directory;
+    2. ``"hf://org/repo[@revision]"``, fetched with ``huggingface_hub.snapshot_download``
+       (cached; honours ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME``, ``HF_HUB_CACHE``);
+    3. a registered name (see ``list_models``): the copy bundled with keras_ae when there is
+       one, else its Hub repository.
+
+    The weights must match the sha256 in ``metadata.json``; the config is deserialised with
+    ``safe_mode=True`` into keras_ae's registered classes only; the model is compiled with the
+    optimizer the preset records (``Adam()`` when it records none). ``revision`` picks a branch,
+    tag or commit on the Hub.
+    """
+    text = os.fspath(name_or_uri)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if revision is not None:
+            raise ValueError(
+                f"revision={revision!r} applies to Hub presets, but {text!r} is a local "
+                "directory; drop revision."
+            )
+        return presets.load_directory(path, compile=compile)
+    if hub.is_handle(text):
+        return hub.load(hub.parse_handle(text, revision), compile=compile)
+    if text in registry.PRESETS:
+        return _load_registered(text, compile, revision)
+    if isinstance(name_or_uri, os.PathLike) or "/" in text or os.sep in text or text[:1] in ".~":
+        raise UnknownPresetError(
+            f"No preset directory at {path.absolute()}. Check the path, or pass a registered "
+            "name (keras_ae.list_models()) or 'hf://org/repo'."
+        )
+    suggestions = registry.close_matches(text)
+    hint = (
+        f"Did you mean: {', '.join(repr(name) for name in suggestions)}?"
+        if suggestions
+        else f"Registered names: {', '.join(registry.PRESETS)}."
+    )
+    raise UnknownPresetError(
+        f"Unknown preset {text!r}: it is not a registered name, a directory or an 'hf://org/repo' "
+        f"handle. {hint} See keras_ae.list_models(include_unavailable=True)."
+    )
+
+
+def _load_registered(name: str, compile: bool, revision: str | None) -> Autoencoder:
+    entry = registry.PRESETS[name]
+    bundled = registry.bundled_directory(name)
+    if bundled is not None and revision is None:
+        return presets.load_directory(bundled, compile=compile, source=name)
+    if entry["published"]:
+        return hub.load(hub.parse_handle(entry["hf_handle"], revision), compile=compile)
+    if bundled is not None:
+        raise UnknownPresetError(
+            f"{name!r} is bundled with keras_ae but not published to {entry['hf_handle']}, so it "
+            f"has no revision {revision!r}; drop revision to load the bundled copy."
+        )
+    available = registry.list_models()
+    raise UnknownPresetError(
+        f"{name!r} is a planned preset whose weights are not released yet (neither bundled nor "
+        f"published to {entry['hf_handle']}). Available now: "
+        f"{', '.join(available) if available else 'none yet'}."
+    )

@@ -1,0 +1,225 @@
+"""Presets on the Hugging Face Hub: ``hf://org/repo[@revision]`` handles, download, publish.
+
+Downloads go through ``huggingface_hub.snapshot_download``, so they share the Hugging Face
+cache and honour ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME`` and ``HF_HUB_CACHE``.
+``huggingface_hub`` reads those variables once, when it is imported; this module reads them at
+each call and passes them on, so that setting them after ``import keras_ae`` takes effect.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import huggingface_hub
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import errors as hf_errors
+
+from keras_ae.zoo import presets
+from keras_ae.zoo.presets import PresetError
+
+SCHEME = "hf://"
+LIBRARY_NAME = "keras-ae"
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+class HubError(PresetError):
+    """A preset could not be fetched from, or published to, the Hugging Face Hub."""
+
+
+class NotCachedError(HubError):
+    """The Hub cannot be used (offline mode or no connection) and the preset is not cached."""
+
+
+class UnknownRepositoryError(HubError):
+    """The Hub has no such repository, or it is private or gated and not accessible."""
+
+
+class UnknownRevisionError(HubError):
+    """The repository exists but has no such branch, tag or commit."""
+
+
+@dataclass(frozen=True)
+class HubHandle:
+    """A repository on the Hub and, optionally, a revision (branch, tag or commit hash)."""
+
+    repo_id: str
+    revision: str | None = None
+
+    def __str__(self) -> str:
+        return f"{SCHEME}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
+
+
+def is_handle(name_or_uri: str) -> bool:
+    """Whether ``name_or_uri`` is an ``hf://`` handle."""
+    return isinstance(name_or_uri, str) and name_or_uri.startswith(SCHEME)
+
+
+def parse_handle(uri: str, revision: str | None = None) -> HubHandle:
+    """Parses ``hf://org/repo[@revision]``; ``revision``, if given, must agree with the URI's."""
+    if not is_handle(uri):
+        raise ValueError(f"{uri!r} is not a Hub handle; expected 'hf://org/repo[@revision]'.")
+    repo_id, at_sign, uri_revision = uri[len(SCHEME) :].partition("@")
+    if not _REPO_ID.fullmatch(repo_id):
+        raise ValueError(
+            f"{uri!r}: {repo_id!r} is not a Hub repository id; expected "
+            "'hf://org/repo[@revision]', e.g. 'hf://keras-ae/beta_vae_dsprites@main'."
+        )
+    if at_sign and not uri_revision:
+        raise ValueError(f"{uri!r} ends with '@' but names no revision; drop the '@'.")
+    if revision is not None and uri_revision and revision != uri_revision:
+        raise ValueError(
+            f"{uri!r} names revision {uri_revision!r} but revision={revision!r} was passed; "
+            "give the revision once."
+        )
+    return HubHandle(repo_id, revision or uri_revision or None)
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def endpoint() -> str:
+    """The Hub URL: ``HF_ENDPOINT`` as set now, else huggingface_hub's default."""
+    return (os.environ.get("HF_ENDPOINT") or hf_constants.ENDPOINT).rstrip("/")
+
+
+def is_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is set now (or was when huggingface_hub was imported)."""
+    return _is_true(os.environ.get("HF_HUB_OFFLINE")) or hf_constants.is_offline_mode()
+
+
+def cache_dir() -> Path:
+    """The Hugging Face cache: ``HF_HUB_CACHE``, else ``$HF_HOME/hub``, as set now."""
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(variable):
+            return Path(os.environ[variable]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path(hf_constants.HF_HUB_CACHE)
+
+
+def _api() -> "huggingface_hub.HfApi":
+    # Looked up on the module at call time, so a test can replace huggingface_hub.HfApi.
+    return huggingface_hub.HfApi(
+        endpoint=endpoint(), library_name=LIBRARY_NAME, library_version=presets.installed_version()
+    )
+
+
+def download(handle: HubHandle) -> Path:
+    """Downloads (or finds in the cache) the preset files of ``handle``; returns the snapshot
+    directory."""
+    offline = is_offline()
+    try:
+        snapshot = huggingface_hub.snapshot_download(
+            handle.repo_id,
+            revision=handle.revision,
+            cache_dir=cache_dir(),
+            endpoint=endpoint(),
+            library_name=LIBRARY_NAME,
+            library_version=presets.installed_version(),
+            local_files_only=offline,
+            allow_patterns=list(presets.FILES_TO_LOAD),
+        )
+    except hf_errors.RevisionNotFoundError as error:
+        raise _not_found(handle) from error
+    except hf_errors.RepositoryNotFoundError as error:
+        raise _not_found(handle) from error
+    except hf_errors.LocalEntryNotFoundError as error:
+        cause = error.__cause__
+        if offline or isinstance(cause, hf_errors.OfflineModeIsEnabled):
+            raise _not_cached(
+                handle,
+                error,
+                "offline mode is on (HF_HUB_OFFLINE=1)",
+                "Unset HF_HUB_OFFLINE and load it once with a connection to cache it",
+            ) from error
+        if isinstance(cause, hf_errors.HfHubHTTPError):
+            # The Hub answered, with an error about this repository or revision.
+            raise _not_found(handle) from error
+        raise _not_cached(
+            handle,
+            error,
+            f"{endpoint()} cannot be reached ({cause})",
+            "Check your connection (and HF_ENDPOINT, if you use a mirror), then retry",
+        ) from error
+    return Path(snapshot)
+
+
+def _not_cached(handle: HubHandle, error: Exception, reason: str, advice: str) -> NotCachedError:
+    if isinstance(error, hf_errors.IncompleteSnapshotError):
+        state = f"the cached copy in {cache_dir()} is incomplete"
+    else:
+        state = f"it is not in the Hugging Face cache ({cache_dir()})"
+    return NotCachedError(
+        f"Cannot load {handle}: {reason}, and {state}. {advice}; or load a preset directory by "
+        "its path."
+    )
+
+
+def _not_found(handle: HubHandle) -> HubError:
+    refs = None
+    if handle.revision:
+        try:
+            refs = _api().list_repo_refs(handle.repo_id)
+        except (hf_errors.HfHubHTTPError, OSError):
+            refs = None
+    if refs is not None:
+        branches = ", ".join(ref.name for ref in refs.branches) or "none"
+        tags = ", ".join(ref.name for ref in refs.tags) or "none"
+        return UnknownRevisionError(
+            f"Cannot load {handle}: {handle.repo_id} at {endpoint()} has no revision "
+            f"{handle.revision!r}. Branches: {branches}; tags: {tags}. Use one of them, a "
+            f"commit hash, or hf://{handle.repo_id} for the latest version."
+        )
+    return UnknownRepositoryError(
+        f"Cannot load {handle}: {endpoint()} has no repository {handle.repo_id!r}"
+        + (f" at revision {handle.revision!r}" if handle.revision else "")
+        + ". Check the spelling; if it is private or gated, log in with `hf auth login` or set "
+        "HF_TOKEN."
+    )
+
+
+def load(handle: HubHandle, compile: bool = True):
+    """Downloads ``handle`` (or finds it in the cache) and loads it; see ``keras_ae.load``."""
+    snapshot = download(handle)
+    return presets.load_directory(
+        snapshot, compile=compile, source=str(handle), discard_bad_weights=True
+    )
+
+
+def publish(
+    directory: str | os.PathLike,
+    uri: str,
+    private: bool = False,
+    commit_message: str | None = None,
+) -> str:
+    """Uploads the preset in ``directory`` to ``hf://org/repo`` and returns the handle of the
+    new commit, ``hf://org/repo@<commit>``.
+
+    The preset is validated first; the repository is created if needed (``private`` applies
+    then); only the preset's own files are uploaded. Log in first (``hf auth login``) or set
+    ``HF_TOKEN``.
+    """
+    files = presets.validate(directory)
+    handle = parse_handle(uri)
+    if handle.revision:
+        raise ValueError(
+            f"publish uploads to the main branch; drop '@{handle.revision}' from {uri!r}. To "
+            "pin this version, tag the returned commit with huggingface_hub.HfApi().create_tag."
+        )
+    if is_offline():
+        raise HubError(
+            f"Cannot publish to {handle}: offline mode is on (HF_HUB_OFFLINE=1). Unset it and "
+            "retry."
+        )
+    api = _api()
+    api.create_repo(handle.repo_id, repo_type="model", private=private, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=handle.repo_id,
+        repo_type="model",
+        folder_path=str(directory),
+        allow_patterns=files,
+        commit_message=commit_message or f"Upload keras-ae preset {Path(directory).name}",
+    )
+    return f"{SCHEME}{handle.repo_id}@{commit.oid}"

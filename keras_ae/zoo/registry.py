@@ -1,0 +1,85 @@
+"""The pretrained presets keras-ae knows by name, as plain data.
+
+Each name is ``<model>_<dataset>``. An entry gives:
+
+- ``description``: one line, shown by ``list_models`` and the CLI;
+- ``hf_handle``: where the preset lives on the Hugging Face Hub;
+- ``published``: whether weights have been uploaded to ``hf_handle`` yet;
+- ``bundled``: the preset's directory inside the package, relative to ``keras_ae/zoo/``; it is
+  used when it exists (a bundled preset loads offline and at once).
+
+An entry that is neither bundled nor published is planned: it is listed only by
+``list_models(include_unavailable=True)`` and cannot be loaded yet.
+"""
+
+import difflib
+from pathlib import Path
+
+#: The directory that ``bundled`` paths are relative to.
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+#: The Hub organisation that publishes keras-ae's presets.
+HUB_ORGANISATION = "keras-ae"
+
+
+def _entry(name: str, description: str, published: bool = False) -> tuple[str, dict]:
+    return name, {
+        "description": description,
+        "hf_handle": f"hf://{HUB_ORGANISATION}/{name}",
+        "published": published,
+        "bundled": f"presets/{name}",
+    }
+
+
+PRESETS: dict[str, dict] = dict(
+    [
+        _entry("ae_mnist", "Plain autoencoder (MLP, Bernoulli likelihood) on MNIST."),
+        _entry("dae_mnist", "Denoising autoencoder (masking noise) on MNIST."),
+        _entry("sparse_ae_mnist", "Sparse autoencoder (KL sparsity penalty) on MNIST."),
+        _entry("ksparse_ae_mnist", "k-sparse autoencoder (top-k linear code) on MNIST."),
+        _entry("cae_mnist", "Contractive autoencoder (Jacobian penalty) on MNIST."),
+        _entry("vae_mnist", "Variational autoencoder on MNIST."),
+        _entry("vae_dsprites", "Variational autoencoder (conv64) on dSprites."),
+        _entry("beta_vae_dsprites", "beta-VAE (conv64, beta=4) on dSprites, for disentanglement."),
+        _entry(
+            "capacity_vae_dsprites", "Capacity-controlled beta-VAE (Burgess et al.) on dSprites."
+        ),
+        _entry("vae_celeba", "Variational autoencoder (conv64) on CelebA 64x64."),
+        _entry("beta_vae_celeba", "beta-VAE (conv64) on CelebA 64x64."),
+    ]
+)
+
+BUNDLED = "bundled"
+ON_HUB = "hub"
+PLANNED = "planned"
+
+
+def bundled_directory(name: str) -> Path | None:
+    """The bundled preset directory of ``name``, or None when the package does not ship one."""
+    directory = PACKAGE_ROOT / PRESETS[name]["bundled"]
+    return directory if (directory / "config.json").is_file() else None
+
+
+def status(name: str) -> str:
+    """``"bundled"``, ``"hub"`` (published, downloaded on first use) or ``"planned"``."""
+    if bundled_directory(name) is not None:
+        return BUNDLED
+    if PRESETS[name]["published"]:
+        return ON_HUB
+    return PLANNED
+
+
+def list_models(include_unavailable: bool = False) -> list[str] | dict[str, str]:
+    """The names ``keras_ae.load`` accepts now, in registry order.
+
+    With ``include_unavailable=True``, every registered name mapped to its status:
+    ``"bundled"``, ``"hub"`` or ``"planned"`` (no weights yet).
+    """
+    if include_unavailable:
+        return {name: status(name) for name in PRESETS}
+    return [name for name in PRESETS if status(name) != PLANNED]
+
+
+def close_matches(name: str) -> list[str]:
+    """Registered names that look like ``name``, best first."""
+    return difflib.get_close_matches(name, list(PRESETS), n=3, cutoff=0.5)

@@ -1,0 +1,232 @@
+"""``hf://`` presets over real HTTP, served by an olah Hub mirror on 127.0.0.1, and from the
+Hugging Face cache. Nothing here reaches the internet: olah runs with ``offline = true`` and
+serves only the git repositories under its temporary mirror directory."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import huggingface_hub
+import numpy as np
+import pytest
+
+import keras_ae
+from keras_ae.zoo import registry
+
+pytest.importorskip("olah", reason="the Hub mirror tests need olah (pip install olah)")
+if shutil.which("git") is None:
+    pytest.skip("the Hub mirror tests need git", allow_module_level=True)
+
+SHAPE = (4, 4, 1)
+ORG = "keras-ae-test"
+REPO_ID = f"{ORG}/tiny"
+SERVER_START_TIMEOUT = 60.0
+
+
+@dataclass
+class Mirror:
+    url: str
+    first_commit: str
+    latest_commit: str
+    x: np.ndarray
+    first_codes: np.ndarray
+    latest_codes: np.ndarray
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def git(repository: Path, *args: str) -> str:
+    identity = ["-c", "user.name=keras-ae tests", "-c", "user.email=tests@keras-ae.invalid"]
+    command = ["git", *identity, "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args]
+    result = subprocess.run(command, cwd=repository, check=True, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def commit_preset(repository: Path, preset: Path, message: str) -> str:
+    for path in preset.iterdir():
+        shutil.copyfile(path, repository / path.name)
+    git(repository, "add", "--all")
+    git(repository, "commit", "--quiet", "--message", message)
+    return git(repository, "rev-parse", "HEAD")
+
+
+def olah_config(root: Path, port: int) -> str:
+    # The upstream Hub is pointed at a closed local port as well, so that even a bug in olah's
+    # offline mode could not reach huggingface.co.
+    return f"""\
+[basic]
+host = "127.0.0.1"
+port = {port}
+repos-path = "{root / "olah-cache"}"
+mirrors-path = ["{root / "mirrors"}"]
+mirror-scheme = "http"
+mirror-netloc = "127.0.0.1:{port}"
+mirror-lfs-netloc = "127.0.0.1:{port}"
+hf-scheme = "http"
+hf-netloc = "127.0.0.1:9"
+hf-lfs-netloc = "127.0.0.1:9"
+
+[accessibility]
+offline = true
+"""
+
+
+def wait_until_serving(server: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"olah exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise RuntimeError(f"olah did not answer {url} in {SERVER_START_TIMEOUT} s:\n{log.read_text()}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.kill(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """An olah mirror serving ``keras-ae-test/tiny``: two commits of a tiny preset, the first
+    tagged ``v1``."""
+    root = tmp_path_factory.mktemp("hub")
+    x = np.random.default_rng(0).random((8, *SHAPE)).astype("float32")
+    models = [
+        keras_ae.VAE(input_shape=SHAPE, latent_dim=2, hidden_units=(8,), seed=seed)
+        for seed in (1, 2)
+    ]
+    repository = root / "mirrors" / "models" / ORG / "tiny"
+    repository.mkdir(parents=True)
+    git(repository, "init", "--quiet", "--initial-branch=main")
+    first = commit_preset(repository, keras_ae.save_preset(models[0], root / "v1"), "v1")
+    git(repository, "tag", "v1")
+    latest = commit_preset(repository, keras_ae.save_preset(models[1], root / "v2"), "v2")
+
+    port = free_port()
+    config = root / "olah.toml"
+    config.write_text(olah_config(root, port))
+    log = root / "olah.log"
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from olah.server import cli; cli()", "--config", str(config)]
+            + ["--log-path", str(root / "logs")],
+            cwd=root,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(server, f"{url}/api/models/{REPO_ID}/revision/main", log)
+        yield Mirror(url, first, latest, x, models[0].encode(x), models[1].encode(x))
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def hub(mirror, tmp_path, monkeypatch):
+    """Points huggingface_hub at the mirror, online, with an empty cache under tmp_path."""
+    monkeypatch.setenv("HF_ENDPOINT", mirror.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    # huggingface_hub read these when it was imported; keep the user's token and settings out.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "stored_tokens")
+    )
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return mirror
+
+
+def test_load_over_http_then_from_the_cache_offline(hub, tmp_path, monkeypatch):
+    first = keras_ae.load(f"hf://{REPO_ID}@v1")
+    latest = keras_ae.load(f"hf://{REPO_ID}")
+    pinned = keras_ae.load(f"hf://{REPO_ID}", revision=hub.latest_commit)
+
+    np.testing.assert_array_equal(first.encode(hub.x), hub.first_codes)
+    np.testing.assert_array_equal(latest.encode(hub.x), hub.latest_codes)
+    np.testing.assert_array_equal(pinned.encode(hub.x), hub.latest_codes)
+    assert first.compiled
+    assert (tmp_path / "hf" / "hub" / f"models--{ORG}--tiny" / "snapshots").is_dir()
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cached = keras_ae.load(f"hf://{REPO_ID}@v1")
+    np.testing.assert_array_equal(cached.encode(hub.x), hub.first_codes)
+    with pytest.raises(keras_ae.zoo.NotCachedError, match="offline mode.*HF_HUB_OFFLINE"):
+        keras_ae.load(f"hf://{ORG}/never-downloaded")
+
+
+def test_a_revision_that_does_not_exist_names_the_existing_ones(hub):
+    with pytest.raises(keras_ae.zoo.UnknownRevisionError, match="'v9'.*main.*tags: v1"):
+        keras_ae.load(f"hf://{REPO_ID}@v9")
+
+
+def test_a_repository_that_does_not_exist_is_reported(hub):
+    with pytest.raises(keras_ae.zoo.UnknownRepositoryError, match=f"'{ORG}/missing'"):
+        keras_ae.load(f"hf://{ORG}/missing")
+
+
+def test_an_unreachable_hub_without_a_cached_copy_is_reported(hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(keras_ae.zoo.NotCachedError, match="cannot be reached"):
+        keras_ae.load(f"hf://{REPO_ID}@v1")
+
+
+def test_corrupt_cached_weights_are_refused_deleted_and_downloaded_again(hub):
+    keras_ae.load(f"hf://{REPO_ID}@v1")
+    weights = Path(
+        huggingface_hub.try_to_load_from_cache(
+            REPO_ID, "model.weights.h5", cache_dir=os.environ["HF_HUB_CACHE"], revision="v1"
+        )
+    )
+    blob = weights.resolve()
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+
+    with pytest.raises(keras_ae.zoo.ChecksumError, match="deleted; load again"):
+        keras_ae.load(f"hf://{REPO_ID}@v1")
+    assert not weights.exists() and not blob.exists()
+
+    np.testing.assert_array_equal(
+        keras_ae.load(f"hf://{REPO_ID}@v1").encode(hub.x), hub.first_codes
+    )
+
+
+def test_a_published_registered_name_resolves_to_its_hub_repository(hub, monkeypatch):
+    entry = {
+        "description": "A tiny VAE served by the test mirror.",
+        "hf_handle": f"hf://{REPO_ID}",
+        "published": True,
+        "bundled": "presets/tiny_test",
+    }
+    monkeypatch.setitem(registry.PRESETS, "tiny_test", entry)
+
+    assert "tiny_test" in keras_ae.list_models()
+    model = keras_ae.load("tiny_test", revision="v1")
+    np.testing.assert_array_equal(model.encode(hub.x), hub.first_codes)
