@@ -1,0 +1,278 @@
+"""CelebA (Liu et al. 2015): aligned faces, centre-cropped to 148x148 and resized to 64x64x3
+float32 in [0, 1] (the preprocessing of many VAE papers).
+
+Two sources:
+
+* a folder: ``img_align_celeba/`` with the JPEGs (the official ``img_align_celeba.zip``
+  unpacked; Kaggle's doubly nested ``img_align_celeba/img_align_celeba/`` works too), looked for
+  in ``data_dir``, else ``$KERAS_AE_CELEBA_DIR``, else ``<cache_dir()>/celeba``. Splits come from
+  ``list_eval_partition.txt`` (or Kaggle's ``.csv``) beside it, else from the official file
+  numbering (000001-162770 train, -182637 validation, -202599 test);
+* TFDS ``celeb_a`` (needs the optional ``tensorflow-datasets`` package), prepared from its
+  manual directory ``manual_dir`` into ``tfds_data_dir``.
+"""
+
+import csv
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.datasets._common import (
+    DatasetNotFoundError,
+    binarize_dynamic,
+    cache_dir,
+    check_batch_size,
+    check_binarize,
+    check_numpy_size,
+    choose_examples,
+)
+
+CROP_SIZE = 148
+IMAGE_SIZE = 64
+IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
+ENVIRONMENT_VARIABLE = "KERAS_AE_CELEBA_DIR"
+SPLITS = ("train", "validation", "test", "all")
+PARTITION_CODES = {"train": 0, "validation": 1, "test": 2}
+# Last file number of the official train and validation partitions.
+OFFICIAL_TRAIN_END, OFFICIAL_VALIDATION_END = 162_770, 182_637
+TFDS_SPLITS = {
+    "train": "train",
+    "validation": "validation",
+    "test": "test",
+    "all": "train+validation+test",
+}
+TFDS_SHUFFLE_BUFFER = 10_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def crop_and_resize(image: tf.Tensor) -> tf.Tensor:
+    """A ``(height, width, 3)`` uint8 face, at least 148 pixels each way, to ``(64, 64, 3)``
+    float32 in [0, 1]: its central 148x148 square, resized with antialiasing."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    tf.debugging.assert_greater_equal(
+        tf.minimum(height, width),
+        CROP_SIZE,
+        message=f"CelebA images must be at least {CROP_SIZE}x{CROP_SIZE} pixels (aligned "
+        "CelebA images are 178 wide, 218 high)",
+    )
+    top, left = (height - CROP_SIZE) // 2, (width - CROP_SIZE) // 2
+    square = image[top : top + CROP_SIZE, left : left + CROP_SIZE]
+    resized = tf.image.resize(
+        tf.cast(square, tf.float32) / 255.0, [IMAGE_SIZE, IMAGE_SIZE], antialias=True
+    )
+    return tf.ensure_shape(tf.clip_by_value(resized, 0.0, 1.0), IMAGE_SHAPE)
+
+
+def decode(encoded: tf.Tensor) -> tf.Tensor:
+    """An encoded JPEG or PNG to a ``(64, 64, 3)`` float32 face in [0, 1]."""
+    return crop_and_resize(tf.io.decode_image(encoded, channels=3, expand_animations=False))
+
+
+def find_image_folder(data_dir: str | os.PathLike) -> Path:
+    """The folder holding the aligned images: ``data_dir/img_align_celeba`` (or Kaggle's nested
+    one inside it), or ``data_dir`` itself when the images are directly in it."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DatasetNotFoundError(f"CelebA directory {data_dir} does not exist.")
+    for candidate in (
+        data_dir / "img_align_celeba" / "img_align_celeba",
+        data_dir / "img_align_celeba",
+        data_dir,
+    ):
+        if candidate.is_dir() and any(_image_names(candidate)):
+            return candidate
+    raise DatasetNotFoundError(
+        f"No CelebA images in {data_dir}: expected JPEG files in {data_dir / 'img_align_celeba'}"
+        " (the official img_align_celeba.zip unpacked there)."
+    )
+
+
+def _image_names(folder: Path) -> list[str]:
+    return sorted(
+        entry.name
+        for entry in os.scandir(folder)
+        if entry.is_file() and entry.name.lower().endswith(IMAGE_SUFFIXES)
+    )
+
+
+def read_partition(folder: Path) -> dict[str, int] | None:
+    """``{file name: 0 train | 1 validation | 2 test}`` from the partition list next to (or in)
+    the image folder, or None when there is none."""
+    for directory in (folder.parent, folder.parent.parent, folder):
+        text_path = directory / "list_eval_partition.txt"
+        csv_path = directory / "list_eval_partition.csv"
+        if text_path.is_file():
+            rows = [line.split() for line in text_path.read_text().splitlines() if line.strip()]
+            return {name: int(code) for name, code in rows}
+        if csv_path.is_file():
+            with csv_path.open(newline="") as file:
+                return {row["image_id"]: int(row["partition"]) for row in csv.DictReader(file)}
+    return None
+
+
+def _official_partition(name: str) -> int | None:
+    stem = Path(name).stem
+    if not stem.isdigit():
+        return None
+    number = int(stem)
+    return 0 if number <= OFFICIAL_TRAIN_END else 1 if number <= OFFICIAL_VALIDATION_END else 2
+
+
+def folder_files(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Paths of the split's images (sorted) and their indices in the sorted list of all."""
+    folder = find_image_folder(data_dir)
+    names = _image_names(folder)
+    paths = np.array([str(folder / name) for name in names])
+    if split == "all":
+        return paths, np.arange(len(names), dtype=np.int64)
+    partition = read_partition(folder)
+    codes = [partition.get(name) if partition else _official_partition(name) for name in names]
+    if any(code is None for code in codes):
+        raise DatasetNotFoundError(
+            f"Cannot tell CelebA's {split} split in {folder}: no list_eval_partition.txt or "
+            "list_eval_partition.csv lists every image, and the file names are not the "
+            "official numbers. Use split='all', or add the partition list."
+        )
+    chosen = np.nonzero(np.array(codes) == PARTITION_CODES[split])[0]
+    if len(chosen) == 0:
+        raise DatasetNotFoundError(f"CelebA's {split} split in {folder} has no images.")
+    return paths[chosen], chosen.astype(np.int64)
+
+
+def _import_tfds():
+    try:
+        import tensorflow_datasets
+    except ImportError as error:
+        raise ImportError(
+            "source='tfds' needs the optional package tensorflow-datasets "
+            "(pip install tensorflow-datasets). Without it, unpack img_align_celeba.zip into a "
+            f"folder and pass data_dir= (or set ${ENVIRONMENT_VARIABLE})."
+        ) from error
+    return tensorflow_datasets
+
+
+def _tfds_examples(split, tfds_data_dir, manual_dir, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """``(index, encoded image)`` pairs of TFDS celeb_a's split."""
+    tfds = _import_tfds()
+    builder = tfds.builder("celeb_a", data_dir=tfds_data_dir)
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    builder.download_and_prepare(download_config=download_config)
+    examples = builder.as_dataset(
+        split=TFDS_SPLITS[split],
+        shuffle_files=shuffle,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(shuffle_seed=seed),
+    )
+    return examples.enumerate().map(lambda index, example: (index, example["image"]))
+
+
+def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir) -> tuple[str, Path | None]:
+    if source not in ("auto", "folder", "tfds"):
+        raise ValueError(f"source must be 'auto', 'folder' or 'tfds', got {source!r}.")
+    explicit = data_dir is not None or bool(os.environ.get(ENVIRONMENT_VARIABLE))
+    folder = Path(data_dir or os.environ.get(ENVIRONMENT_VARIABLE) or cache_dir() / "celeba")
+    if source == "folder" or (source == "auto" and explicit):
+        return "folder", folder
+    if source == "tfds":
+        return "tfds", None
+    if folder.is_dir():
+        return "folder", folder
+    if manual_dir is not None or tfds_data_dir is not None:
+        return "tfds", None
+    raise DatasetNotFoundError(
+        f"CelebA not found: no folder {folder}. Unpack img_align_celeba.zip (and "
+        f"list_eval_partition.txt) into a directory and pass data_dir= or set "
+        f"${ENVIRONMENT_VARIABLE}; or use TFDS with source='tfds' (manual_dir=, tfds_data_dir=)."
+    )
+
+
+def load(
+    split: str = "train",
+    *,
+    as_dataset: bool = False,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    binarize: str | None = None,
+    with_labels: bool = False,
+    num_examples: int | None = None,
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    tfds_data_dir: str | os.PathLike | None = None,
+    manual_dir: str | os.PathLike | None = None,
+):
+    """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1] (see ``keras_ae.datasets.load``).
+
+    ``split`` may also be "validation". Static binarisation draws each image's bits from
+    ``(seed, its index among all images)``, so an image is binarised the same in every split.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS} for celeba, got {split!r}.")
+    check_binarize(binarize)
+    batch_size = check_batch_size(batch_size)
+    if with_labels:
+        raise ValueError("celeba is loaded without labels; call it with with_labels=False.")
+    if binarize == "dynamic" and not as_dataset:
+        raise ValueError(
+            "binarize='dynamic' draws new binary images every epoch, so it needs "
+            "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
+        )
+    shuffle = shuffle and as_dataset
+    kind, folder = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
+    if kind == "folder":
+        paths, indices = folder_files(folder, split)
+        chosen = choose_examples(np.arange(len(paths)), num_examples, seed)
+        count = len(chosen)
+        examples = tf.data.Dataset.from_tensor_slices((indices[chosen], paths[chosen]))
+        if shuffle:
+            examples = examples.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        examples = examples.map(lambda index, path: (index, tf.io.read_file(path)))
+    else:
+        examples = _tfds_examples(split, tfds_data_dir, manual_dir, shuffle, seed)
+        count = int(examples.cardinality())
+        if num_examples is not None:
+            if count < 0:
+                raise ValueError("num_examples needs a TFDS split of known size.")
+            keep = np.zeros(count, dtype=bool)
+            keep[choose_examples(np.arange(count), num_examples, seed)] = True
+            examples = examples.filter(lambda index, encoded: tf.gather(keep, index))
+            count = num_examples
+        if shuffle:
+            examples = examples.shuffle(TFDS_SHUFFLE_BUFFER, seed=seed)
+    if not as_dataset:
+        check_numpy_size("celeba", count, IMAGE_SHAPE, num_examples is not None)
+
+    def prepare(index, encoded):
+        image = decode(encoded)
+        if binarize != "static":
+            return image
+        noise = tf.random.stateless_uniform(
+            IMAGE_SHAPE, seed=tf.stack([index, tf.constant(seed, tf.int64)])
+        )
+        return tf.cast(noise < image, tf.float32)
+
+    images = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    if binarize == "dynamic":
+        images = binarize_dynamic(images, seed)
+    images = images.prefetch(tf.data.AUTOTUNE)
+    if as_dataset:
+        return images
+    return _collect(images, count, batch_size)
+
+
+def _collect(batches: tf.data.Dataset, count: int, batch_size: int) -> np.ndarray:
+    """The images of ``batches`` in one ``(count, 64, 64, 3)`` float32 array."""
+    result = np.empty((count, *IMAGE_SHAPE), dtype=np.float32)
+    progbar = keras.utils.Progbar(count, unit_name="image") if count > 20 * batch_size else None
+    filled = 0
+    for batch in batches.as_numpy_iterator():
+        result[filled : filled + len(batch)] = batch
+        filled += len(batch)
+        if progbar is not None:
+            progbar.update(filled)
+    if filled != count:
+        raise ValueError(f"CelebA delivered {filled} images where {count} were expected.")
+    return result
