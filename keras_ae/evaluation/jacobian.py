@@ -1,0 +1,34 @@
+"""The encoder's sensitivity to its input: the Frobenius norm of the Jacobian of the embedding
+(the code ``model.encode`` returns: the posterior mean for VAEs) with respect to the input,
+the quantity the contractive autoencoder penalises (Rifai et al. 2011)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def encoder_jacobian_norms(model, x, batch_size: int = 32) -> np.ndarray:
+    """``||d embedding / d x||_F`` of each example, by ``GradientTape.batch_jacobian`` over
+    batches of ``batch_size``: ``(n,)``."""
+    x = np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
+
+    @tf.function(reduce_retracing=True)
+    def norms(batch):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            code = model.embedding(batch)
+        jacobian = tape.batch_jacobian(code, batch)  # (b, latent_dim, *data_shape)
+        flat = tf.reshape(jacobian, [tf.shape(jacobian)[0], -1])
+        return tf.norm(flat, axis=1)
+
+    parts = [
+        norms(tf.constant(x[start : start + batch_size])).numpy()
+        for start in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
+def mean_jacobian_norm(model, x, batch_size: int = 32) -> float:
+    """The mean over ``x`` of ``encoder_jacobian_norms``."""
+    return float(np.mean(encoder_jacobian_norms(model, x, batch_size)))
