@@ -36,9 +36,47 @@ __all__ = [
     "UnregisteredClassError",
     "list_models",
     "load",
+    "resolve",
     "publish",
     "save_preset",
 ]
+
+
+def resolve(name_or_uri: str | os.PathLike, revision: str | None = None) -> tuple[Path, str, bool]:
+    """Finds a preset's files: ``(local directory, its name for messages, downloaded?)``.
+
+    A downloaded copy lives in the Hugging Face cache (a bad file there may be discarded); see
+    ``load`` for the order in which ``name_or_uri`` is tried.
+    """
+    text = os.fspath(name_or_uri)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if revision is not None:
+            raise ValueError(
+                f"revision={revision!r} applies to Hub presets, but {text!r} is a local "
+                "directory; drop revision."
+            )
+        return path, str(path), False
+    if hub.is_handle(text):
+        handle = hub.parse_handle(text, revision)
+        return hub.download(handle), str(handle), True
+    if text in registry.PRESETS:
+        return _resolve_registered(text, revision)
+    if isinstance(name_or_uri, os.PathLike) or "/" in text or os.sep in text or text[:1] in ".~":
+        raise UnknownPresetError(
+            f"No preset directory at {path.absolute()}. Check the path, or pass a registered "
+            "name (keras_ae.list_models()) or 'hf://org/repo'."
+        )
+    suggestions = registry.close_matches(text)
+    hint = (
+        f"Did you mean: {', '.join(repr(name) for name in suggestions)}?"
+        if suggestions
+        else f"Registered names: {', '.join(registry.PRESETS)}."
+    )
+    raise UnknownPresetError(
+        f"Unknown preset {text!r}: it is not a registered name, a directory or an 'hf://org/repo' "
+        f"handle. {hint} See keras_ae.list_models(include_unavailable=True)."
+    )
 
 
 def load(
@@ -61,43 +99,20 @@ def load(
     optimizer the preset records (``Adam()`` when it records none). ``revision`` picks a branch,
     tag or commit on the Hub.
     """
-    text = os.fspath(name_or_uri)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        if revision is not None:
-            raise ValueError(
-                f"revision={revision!r} applies to Hub presets, but {text!r} is a local "
-                "directory; drop revision."
-            )
-        return presets.load_directory(path, compile=compile)
-    if hub.is_handle(text):
-        return hub.load(hub.parse_handle(text, revision), compile=compile)
-    if text in registry.PRESETS:
-        return _load_registered(text, compile, revision)
-    if isinstance(name_or_uri, os.PathLike) or "/" in text or os.sep in text or text[:1] in ".~":
-        raise UnknownPresetError(
-            f"No preset directory at {path.absolute()}. Check the path, or pass a registered "
-            "name (keras_ae.list_models()) or 'hf://org/repo'."
-        )
-    suggestions = registry.close_matches(text)
-    hint = (
-        f"Did you mean: {', '.join(repr(name) for name in suggestions)}?"
-        if suggestions
-        else f"Registered names: {', '.join(registry.PRESETS)}."
-    )
-    raise UnknownPresetError(
-        f"Unknown preset {text!r}: it is not a registered name, a directory or an 'hf://org/repo' "
-        f"handle. {hint} See keras_ae.list_models(include_unavailable=True)."
+    directory, source, downloaded = resolve(name_or_uri, revision)
+    return presets.load_directory(
+        directory, compile=compile, source=source, discard_bad_weights=downloaded
     )
 
 
-def _load_registered(name: str, compile: bool, revision: str | None) -> Autoencoder:
+def _resolve_registered(name: str, revision: str | None) -> tuple[Path, str, bool]:
     entry = registry.PRESETS[name]
     bundled = registry.bundled_directory(name)
     if bundled is not None and revision is None:
-        return presets.load_directory(bundled, compile=compile, source=name)
+        return bundled, name, False
     if entry["published"]:
-        return hub.load(hub.parse_handle(entry["hf_handle"], revision), compile=compile)
+        handle = hub.parse_handle(entry["hf_handle"], revision)
+        return hub.download(handle), str(handle), True
     if bundled is not None:
         raise UnknownPresetError(
             f"{name!r} is bundled with keras_ae but not published to {entry['hf_handle']}, so it "

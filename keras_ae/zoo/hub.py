@@ -180,14 +180,6 @@ def _not_found(handle: HubHandle) -> HubError:
     )
 
 
-def load(handle: HubHandle, compile: bool = True):
-    """Downloads ``handle`` (or finds it in the cache) and loads it; see ``keras_ae.load``."""
-    snapshot = download(handle)
-    return presets.load_directory(
-        snapshot, compile=compile, source=str(handle), discard_bad_weights=True
-    )
-
-
 def publish(
     directory: str | os.PathLike,
     uri: str,

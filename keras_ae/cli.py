@@ -1,0 +1,188 @@
+"""The ``keras-ae`` command: list, show, train, eval, publish and demo presets.
+
+A bad argument, an unknown preset or a broken file ends with a one-line error and exit code 2.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+USER_ERROR_EXIT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(USER_ERROR_EXIT, f"{self.prog}: error: {message}\n")
+
+
+def _metadata_of(name_or_uri: str) -> tuple[dict, Path]:
+    """A preset's metadata.json and directory (downloaded first for an ``hf://`` handle)."""
+    from keras_ae.zoo import presets, resolve
+
+    directory, _, _ = resolve(name_or_uri)
+    return json.loads((directory / presets.METADATA_FILE).read_text()), directory
+
+
+def _headline(metrics: dict) -> str:
+    keys = (
+        "reconstruction.squared_error",
+        "nll.importance_weighted",
+        "factor_vae.eval_accuracy",
+        "mig.discrete_mig",
+        "probe.logistic_regression.embedding",
+    )
+    shown = [f"{key.split('.')[0]}={metrics[key]:.3g}" for key in keys if key in metrics]
+    return ", ".join(shown)
+
+
+def command_list(args) -> int:
+    from keras_ae.zoo import registry
+
+    statuses = registry.list_models(include_unavailable=True)
+    rows = [("name", "status", "description / headline metrics")]
+    for name, status in statuses.items():
+        metadata = _metadata_of(name)[0] if status != "planned" else {}
+        detail = _headline(metadata.get("metrics", {})) or registry.PRESETS[name]["description"]
+        if status == "planned" and name.endswith("_celeba"):
+            status = "recipe only"
+        rows.append((name, status, detail))
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for row in rows:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}")
+    return 0
+
+
+def command_show(args) -> int:
+    import keras_ae
+    from keras_ae.zoo import presets, train
+
+    model = keras_ae.load(args.model, compile=False)
+    metadata, path = _metadata_of(args.model)
+    if (path / presets.CARD_FILE).is_file():
+        print((path / presets.CARD_FILE).read_text())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe = train.evaluation_recipe(metadata.get("recipe"), examples=1000)
+    recipe["evaluation"]["probes"] = False  # the pictures need test images only
+    drawn = train.draw_pictures(model, recipe, train.held_out_data(recipe), out)
+    for name in sorted(drawn):
+        print(f"wrote {out / name}")
+    return 0
+
+
+def command_train(args) -> int:
+    from keras_ae.zoo import train
+
+    preset = train.train(
+        args.recipe, args.out, steps=args.steps, epochs=args.epochs, dataset=args.dataset
+    )
+    print(f"preset written to {preset}")
+    return 0
+
+
+def command_eval(args) -> int:
+    import keras_ae
+    from keras_ae.evaluation import write_metrics
+    from keras_ae.zoo import train
+
+    model = keras_ae.load(args.model, compile=False)
+    metadata, _ = _metadata_of(args.model)
+    recipe = train.evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
+    metrics = train.evaluate(model, recipe)
+    path = write_metrics(metrics, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def command_publish(args) -> int:
+    import keras_ae
+
+    handle = keras_ae.publish(args.directory, args.uri, private=args.private)
+    print(f"published {handle}")
+    return 0
+
+
+def command_demo(args) -> int:
+    from keras_ae.demo import run_demo
+
+    run_demo(args.model, Path(args.out), transfer=not args.no_transfer)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="keras-ae",
+        description="Autoencoder presets: list, inspect, train, evaluate, publish, demo.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="the presets, their status and headline metrics")
+    listing.set_defaults(run=command_list)
+
+    show = commands.add_parser("show", help="print a preset's model card and draw its pictures")
+    show.add_argument("model", help="a registered name, hf://org/repo[@rev] or a preset directory")
+    show.add_argument("--out", default="out", help="where to write the pictures (default: out)")
+    show.set_defaults(run=command_show)
+
+    training = commands.add_parser(
+        "train",
+        help="train a recipe into a preset, resuming from its checkpoint",
+        description="Trains RECIPE.yaml with a progress bar, checkpointing under --out; "
+        "rerun the same command to resume. Writes the preset --out/<name> with its measured "
+        "metrics and pictures.",
+    )
+    training.add_argument("recipe", help="a recipe file, e.g. zoo_configs/ae_mnist.yaml")
+    training.add_argument("--out", default="runs", help="output directory (default: runs)")
+    length = training.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="optimizer steps (overrides the recipe)")
+    length.add_argument("--epochs", type=int, help="epochs (overrides the recipe)")
+    training.add_argument("--dataset", help="train on another dataset, e.g. mnist")
+    training.set_defaults(run=command_train)
+
+    evaluation = commands.add_parser(
+        "eval", help="evaluate a preset on its held-out data; print a table, write metrics.json"
+    )
+    evaluation.add_argument("model", help="a registered name, hf:// handle or preset directory")
+    evaluation.add_argument("--dataset", help="evaluate on another dataset than the recipe's")
+    evaluation.add_argument("--examples", type=int, help="held-out examples to use")
+    evaluation.add_argument("--out", default="out", help="where to write metrics.json")
+    evaluation.set_defaults(run=command_eval)
+
+    publish = commands.add_parser("publish", help="upload a preset directory to the Hub")
+    publish.add_argument("directory", help="a preset directory (from save_preset or train)")
+    publish.add_argument("uri", help="hf://org/repo")
+    publish.add_argument("--private", action="store_true", help="create the repo as private")
+    publish.set_defaults(run=command_publish)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job: load a pretrained model, print its metrics, draw its pictures",
+        description="Loads a pretrained preset, prints its card's metrics, writes "
+        "reconstructions.png, traversal.png and traversal.gif to --out, and shows transfer "
+        "of its embeddings to downstream tasks.",
+    )
+    demo.add_argument("--model", default="beta_vae_dsprites", help="preset to show")
+    demo.add_argument("--out", default="out", help="where to write the pictures")
+    demo.add_argument("--no-transfer", action="store_true", help="skip the transfer example")
+    demo.set_defaults(run=command_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from keras_ae.datasets import DatasetNotFoundError
+    from keras_ae.models import DataError
+    from keras_ae.zoo import PresetError
+
+    try:
+        return args.run(args)
+    except (PresetError, DataError, DatasetNotFoundError, FileNotFoundError, ValueError) as error:
+        message = " ".join(str(error).split())
+        print(f"keras-ae {args.command}: error: {message}", file=sys.stderr)
+        return USER_ERROR_EXIT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

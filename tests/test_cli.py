@@ -1,0 +1,178 @@
+"""The keras-ae command line: every subcommand on a tiny recipe or preset."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import huggingface_hub
+import numpy as np
+import pytest
+import yaml
+
+import keras_ae
+from keras_ae.cli import build_parser, main
+
+RECIPE = Path(__file__).parent / "data" / "tiny_recipe.yaml"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """The tiny recipe trained once, through the command line."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", str(RECIPE), "--out", str(out)]) == 0
+    return out / "tiny_vae"
+
+
+def test_train_writes_a_preset_with_measured_metrics_and_pictures(trained):
+    metadata = json.loads((trained / "metadata.json").read_text())
+    assert metadata["trained_steps"] == 40
+    assert metadata["recipe"]["model"]["class"] == "VAE"
+    assert metadata["dataset"] == {"name": "mnist_5k", "split": "train"}
+    assert metadata["wall_time_seconds"] > 0
+    assert [entry["step"] for entry in metadata["history"]] == [10, 20, 30, 40]
+    metrics = metadata["metrics"]
+    for key in ("reconstruction.squared_error", "elbo.elbo", "nll.importance_weighted"):
+        assert np.isfinite(metrics[key])
+    # The card's metric is the model's: recomputed from the preset, on the same data.
+    model = keras_ae.load(trained, compile=False)
+    x = keras_ae.datasets.load("mnist_5k", "test", num_examples=200, seed=0)
+    error = ((model.reconstruct(x) - x) ** 2).reshape(200, -1).sum(1).mean()
+    assert error == pytest.approx(metrics["reconstruction.squared_error"], rel=1e-4)
+    for picture in metadata["pictures"]:
+        assert (trained / picture).stat().st_size > 1000
+    assert set(metadata["pictures"]) >= {"reconstructions.png", "traversal.png", "traversal.gif"}
+
+
+def test_train_resumes_after_a_kill_to_the_same_final_step_count(tmp_path):
+    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe["training"].update(steps=200, checkpoint_every=20)
+    recipe_path = tmp_path / "long.yaml"
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "run"
+    state = out / "checkpoint" / "state.json"
+    command = [sys.executable, "-m", "keras_ae.cli", "train", str(recipe_path), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not state.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    interrupted_at = json.loads(state.read_text())["trained_steps"]
+    assert 20 <= interrupted_at < 200, "the run was not interrupted mid-way"
+    assert not (out / "tiny_vae").exists()
+
+    assert main(["train", str(recipe_path), "--out", str(out), "--steps", "200"]) == 0
+    metadata = json.loads((out / "tiny_vae" / "metadata.json").read_text())
+    assert metadata["trained_steps"] == 200
+    steps = [entry["step"] for entry in metadata["history"]]
+    assert steps == list(range(20, 201, 20))
+
+
+def test_a_checkpoint_from_another_recipe_is_refused(trained, tmp_path, capsys):
+    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe["model"]["latent_dim"] = 5
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(recipe))
+    assert main(["train", str(other), "--out", str(trained.parent)]) == 2
+    assert "different recipe" in capsys.readouterr().err
+
+
+def test_list_shows_every_registered_name(capsys):
+    assert main(["list"]) == 0
+    output = capsys.readouterr().out
+    for name in keras_ae.list_models(include_unavailable=True):
+        assert name in output
+
+
+def test_show_prints_the_card_and_writes_pictures(trained, tmp_path, capsys):
+    assert main(["show", str(trained), "--out", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert "# tiny_vae" in output and "library_name: keras" in output
+    assert (tmp_path / "traversal.gif").stat().st_size > 1000
+    assert (tmp_path / "reconstructions.png").stat().st_size > 1000
+
+
+def test_eval_prints_a_table_and_writes_metrics_json(trained, tmp_path, capsys):
+    assert main(["eval", str(trained), "--examples", "100", "--out", str(tmp_path)]) == 0
+    assert "reconstruction.squared_error" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["active_units"] >= 1
+
+
+def test_publish_uploads_the_preset(trained, monkeypatch, capsys):
+    calls = []
+
+    class RecordingApi:
+        def __init__(self, **kwargs):
+            pass
+
+        def create_repo(self, repo_id, **kwargs):
+            calls.append(("create_repo", repo_id))
+
+        def upload_folder(self, **kwargs):
+            calls.append(("upload_folder", sorted(kwargs["allow_patterns"])))
+            return type("Commit", (), {"oid": "abc123"})()
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingApi)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    assert main(["publish", str(trained), "hf://someone/tiny"]) == 0
+    assert "hf://someone/tiny@abc123" in capsys.readouterr().out
+    assert calls[0] == ("create_repo", "someone/tiny")
+    assert "model.weights.h5" in calls[1][1] and "traversal.gif" in calls[1][1]
+
+
+def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_path, capsys):
+    assert main(["demo", "--model", str(trained), "--out", str(tmp_path), "--no-transfer"]) == 0
+    output = capsys.readouterr().out
+    assert "nll.importance_weighted" in output
+    for name in ("reconstructions.png", "traversal.png", "traversal.gif"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def _exit_code(argv: list[str]) -> int:
+    """``main``'s exit code, whether it returns one or argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as exit:
+        return exit.code
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "missing.yaml"],
+        ["show", "no_such_model"],
+        ["train", str(RECIPE), "--steps", "ten"],
+        ["train", str(RECIPE), "--steps", "1", "--epochs", "1"],
+        ["train", str(RECIPE), "--dataset", "imagenet"],
+        ["eval", "hf://not a repo"],
+        ["frobnicate"],
+    ],
+)
+def test_a_bad_argument_gives_one_line_and_exit_code_2(argv, capsys):
+    assert _exit_code(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "error:" in error
+
+
+@pytest.mark.parametrize("command", ["list", "show", "train", "eval", "publish", "demo"])
+def test_every_subcommand_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as raised:
+        build_parser().parse_args([command, "--help"])
+    assert raised.value.code == 0
+    assert len(capsys.readouterr().out.splitlines()) > 3
+
+
+def test_the_console_script_runs():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "keras-ae"), "list"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "beta_vae_dsprites" in result.stdout
