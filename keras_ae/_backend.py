@@ -18,8 +18,6 @@ def ensure_tensorflow_backend() -> None:
     keras-ae's models override ``train_step`` with ``tf.GradientTape``, so they run only on
     Keras' TensorFlow backend.
     """
-    # TensorFlow's C++ start-up info lines (oneDNN, CPU features) drown the output; warnings stay.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if "keras" not in sys.modules:
         requested = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         # Refuse before importing Keras: another backend may not even import here.

@@ -42,10 +42,8 @@ def command_list(args) -> int:
     statuses = registry.list_models(include_unavailable=True)
     rows = [("name", "status", "description / headline metrics")]
     for name, status in statuses.items():
-        metadata = _metadata_of(name)[0] if status != "planned" else {}
+        metadata = _metadata_of(name)[0] if name in registry.list_models() else {}
         detail = _headline(metadata.get("metrics", {})) or registry.PRESETS[name]["description"]
-        if status == "planned" and name.endswith("_celeba"):
-            status = "recipe only"
         rows.append((name, status, detail))
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for row in rows:

@@ -86,9 +86,10 @@ def run_demo(
         "traversal.png": out / "traversal.png",
         "traversal.gif": out / "traversal.gif",
     }
-    plotting.reconstruction_grid(model, x, path=pictures["reconstructions.png"])
-    plotting.latent_traversal(model, x[0], reference=x, path=pictures["traversal.png"])
-    plotting.traversal_gif(model, x[0], pictures["traversal.gif"], reference=x)
+    shown = plotting.spread_of_examples(x)
+    plotting.reconstruction_grid(model, shown, path=pictures["reconstructions.png"])
+    plotting.latent_traversal(model, shown[0], reference=x, path=pictures["traversal.png"])
+    plotting.traversal_gif(model, shown[0], pictures["traversal.gif"], reference=x)
     squared_error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
     print(f"\nReconstruction squared error on {len(x)} held-out images: {squared_error:.2f}")
     for path in pictures.values():

@@ -69,6 +69,13 @@ def _saved(figure: Figure, path: PathLike | None) -> Figure:
     return figure
 
 
+def spread_of_examples(x: np.ndarray, n: int = 10, seed: int = 0) -> np.ndarray:
+    """``n`` examples of ``x`` chosen at random (seeded), in their original order: a fair look
+    at a split that is stored sorted by class."""
+    chosen = np.random.RandomState(seed).choice(len(x), size=min(n, len(x)), replace=False)
+    return np.asarray(x)[np.sort(chosen)]
+
+
 def reconstruction_grid(model, x: np.ndarray, n: int = 10, path: PathLike | None = None) -> Figure:
     """The first ``n`` inputs (top row) above their reconstructions (bottom row)."""
     x = np.asarray(x)[:n]
@@ -115,6 +122,7 @@ def traversal_frames(
     scale: str | None = None,
     reference: np.ndarray | None = None,
     latents: Sequence[int] | None = None,
+    max_latents: int = 10,
 ) -> tuple[np.ndarray, list[int]]:
     """Decoded traversals ``(len(latents), n_steps, h, w[, 3])`` and the latents, in order.
 
@@ -131,7 +139,11 @@ def traversal_frames(
         latents = list(range(len(code)))
         if hasattr(model, "posterior"):
             kl_data = reference if reference is not None else np.asarray(seed_image)[None]
-            latents = list(np.argsort(-kl_per_latent(model, kl_data)))
+            latents = list(np.argsort(-kl_per_latent(model, kl_data), kind="stable"))
+        elif reference is not None:
+            spread = model.encode(reference).std(axis=0)
+            latents = list(np.argsort(-spread, kind="stable"))
+        latents = latents[:max_latents]
     offsets = np.linspace(-span, span, n_steps, dtype=np.float32)
     codes = np.repeat(code[None, None], len(latents), axis=0).repeat(n_steps, axis=1)
     for row, latent in enumerate(latents):
@@ -149,10 +161,13 @@ def latent_traversal(
     scale: str | None = None,
     reference: np.ndarray | None = None,
     latents: Sequence[int] | None = None,
+    max_latents: int = 10,
     path: PathLike | None = None,
 ) -> Figure:
     """One row per latent, sweeping it around a seed image's code (see ``traversal_frames``)."""
-    frames, order = traversal_frames(model, seed_image, n_steps, span, scale, reference, latents)
+    frames, order = traversal_frames(
+        model, seed_image, n_steps, span, scale, reference, latents, max_latents
+    )
     labels = [f"z{latent}" for latent in order]
     if hasattr(model, "posterior"):
         kl_data = reference if reference is not None else np.asarray(seed_image)[None]
@@ -173,6 +188,7 @@ def traversal_gif(
     scale: str | None = None,
     reference: np.ndarray | None = None,
     latents: Sequence[int] | None = None,
+    max_latents: int = 10,
     frame_ms: int = 150,
     zoom: int = 2,
 ) -> int:
@@ -180,7 +196,9 @@ def traversal_gif(
     each frame. Returns the number of frames."""
     from PIL import Image
 
-    frames, _ = traversal_frames(model, seed_image, n_steps, span, scale, reference, latents)
+    frames, _ = traversal_frames(
+        model, seed_image, n_steps, span, scale, reference, latents, max_latents
+    )
     pictures = []
     for step in range(n_steps):
         canvas = image_grid(frames[:, step][None])

@@ -53,7 +53,7 @@ def test_train_resumes_after_a_kill_to_the_same_final_step_count(tmp_path):
     recipe_path = tmp_path / "long.yaml"
     recipe_path.write_text(yaml.safe_dump(recipe))
     out = tmp_path / "run"
-    state = out / "checkpoint" / "state.json"
+    state = out / "checkpoints" / "tiny_vae" / "state.json"
     command = [sys.executable, "-m", "keras_ae.cli", "train", str(recipe_path), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

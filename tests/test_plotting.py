@@ -25,6 +25,14 @@ def _check_png(path, min_size=(100, 60)):
     return picture
 
 
+def test_spread_of_examples_is_seeded_and_covers_a_sorted_split(mnist_images):
+    labels = mnist_images[1]
+    order = np.argsort(labels, kind="stable")
+    shown = plotting.spread_of_examples(labels[order], n=10)
+    assert len(set(shown)) > 3
+    np.testing.assert_array_equal(shown, plotting.spread_of_examples(labels[order], n=10))
+
+
 def test_reconstruction_grid(vae, digits, tmp_path):
     figure = plotting.reconstruction_grid(vae, digits[0], n=8, path=tmp_path / "r.png")
     _check_png(tmp_path / "r.png", (300, 80))
@@ -49,7 +57,13 @@ def test_latent_traversal_has_one_row_per_latent(vae, digits, tmp_path, scale):
 def test_traversal_of_a_plain_autoencoder_needs_a_spread(digits):
     model = keras_ae.Autoencoder(input_shape=(28, 28, 1), latent_dim=3, hidden_units=(16,))
     frames, order = plotting.traversal_frames(model, digits[0][0], reference=digits[0])
-    assert frames.shape[:2] == (3, 11) and order == [0, 1, 2]
+    assert frames.shape[:2] == (3, 11) and sorted(order) == [0, 1, 2]
+    spread = model.encode(digits[0]).std(axis=0)
+    assert list(spread[order]) == sorted(spread, reverse=True)
+    frames, order = plotting.traversal_frames(
+        model, digits[0][0], reference=digits[0], max_latents=2
+    )
+    assert frames.shape[:2] == (2, 11) and order == list(np.argsort(-spread)[:2])
     with pytest.raises(ValueError, match="needs a VAE"):
         plotting.traversal_frames(model, digits[0][0], scale="posterior")
 

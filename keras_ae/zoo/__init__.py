@@ -118,6 +118,12 @@ def _resolve_registered(name: str, revision: str | None) -> tuple[Path, str, boo
             f"{name!r} is bundled with keras_ae but not published to {entry['hf_handle']}, so it "
             f"has no revision {revision!r}; drop revision to load the bundled copy."
         )
+    if entry["needs_data"]:
+        raise UnknownPresetError(
+            f"{name!r} is recipe only: the weights need the {entry['needs_data']} data, which "
+            f"keras-ae cannot download, so none are shipped. With the data in place, train them: "
+            f"{registry.train_command(name)}"
+        )
     available = registry.list_models()
     raise UnknownPresetError(
         f"{name!r} is a planned preset whose weights are not released yet (neither bundled nor "

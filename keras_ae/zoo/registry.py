@@ -22,12 +22,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 HUB_ORGANISATION = "keras-ae"
 
 
-def _entry(name: str, description: str, published: bool = False) -> tuple[str, dict]:
+def _entry(
+    name: str, description: str, published: bool = False, needs_data: str | None = None
+) -> tuple[str, dict]:
     return name, {
         "description": description,
         "hf_handle": f"hf://{HUB_ORGANISATION}/{name}",
         "published": published,
         "bundled": f"presets/{name}",
+        "needs_data": needs_data,
     }
 
 
@@ -44,14 +47,17 @@ PRESETS: dict[str, dict] = dict(
         _entry(
             "capacity_vae_dsprites", "Capacity-controlled beta-VAE (Burgess et al.) on dSprites."
         ),
-        _entry("vae_celeba", "Variational autoencoder (conv64) on CelebA 64x64."),
-        _entry("beta_vae_celeba", "beta-VAE (conv64) on CelebA 64x64."),
+        _entry(
+            "vae_celeba", "Variational autoencoder (conv64) on CelebA 64x64.", needs_data="CelebA"
+        ),
+        _entry("beta_vae_celeba", "beta-VAE (conv64) on CelebA 64x64.", needs_data="CelebA"),
     ]
 )
 
 BUNDLED = "bundled"
 ON_HUB = "hub"
 PLANNED = "planned"
+RECIPE_ONLY = "recipe only"
 
 
 def bundled_directory(name: str) -> Path | None:
@@ -61,23 +67,31 @@ def bundled_directory(name: str) -> Path | None:
 
 
 def status(name: str) -> str:
-    """``"bundled"``, ``"hub"`` (published, downloaded on first use) or ``"planned"``."""
+    """``"bundled"``, ``"hub"`` (published, downloaded on first use), ``"recipe only: ..."`` (no
+    weights: they need data keras-ae cannot fetch) or ``"planned"``."""
     if bundled_directory(name) is not None:
         return BUNDLED
     if PRESETS[name]["published"]:
         return ON_HUB
+    if PRESETS[name]["needs_data"]:
+        return f"{RECIPE_ONLY}: the weights need the {PRESETS[name]['needs_data']} data"
     return PLANNED
+
+
+def train_command(name: str) -> str:
+    """The command that trains ``name`` from its recipe in a keras-ae checkout."""
+    return f"keras-ae train zoo_configs/{name}.yaml --out runs"
 
 
 def list_models(include_unavailable: bool = False) -> list[str] | dict[str, str]:
     """The names ``keras_ae.load`` accepts now, in registry order.
 
-    With ``include_unavailable=True``, every registered name mapped to its status:
-    ``"bundled"``, ``"hub"`` or ``"planned"`` (no weights yet).
+    With ``include_unavailable=True``, every registered name mapped to its status (see
+    ``status``).
     """
     if include_unavailable:
         return {name: status(name) for name in PRESETS}
-    return [name for name in PRESETS if status(name) != PLANNED]
+    return [name for name in PRESETS if status(name) in (BUNDLED, ON_HUB)]
 
 
 def close_matches(name: str) -> list[str]:

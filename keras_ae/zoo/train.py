@@ -1,12 +1,12 @@
 """Recipe -> fit -> evaluate -> preset: how every pretrained preset is made.
 
 ``train(recipe, out_dir)`` trains in chunks of ``checkpoint_every`` optimizer steps and saves a
-checkpoint (the model with its optimizer state, and the run's bookkeeping) after each, so a
-rerun with the same output directory resumes where the last one stopped. Each chunk draws its
-batches from a pipeline seeded with the recipe's seed and the chunk's index, so a resumed run
-sees the same data as an uninterrupted one. When all steps are done it evaluates the model on
-held-out data, draws its pictures and writes the preset to ``out_dir/<name>``.
-"""
+checkpoint in ``out_dir/checkpoints/<name>`` (the model with its optimizer state, and the run's
+bookkeeping) after each, so a rerun with the same output directory resumes where the last one
+stopped. Each chunk draws its batches from a pipeline seeded with the recipe's seed and the
+chunk's index, so a resumed run sees the same data as an uninterrupted one. When all steps are
+done it evaluates the model on held-out data, draws its pictures and writes the preset to
+``out_dir/<name>``."""
 
 import json
 import os
@@ -20,7 +20,7 @@ import numpy as np
 from keras_ae import datasets
 from keras_ae.zoo import presets, recipes
 
-CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_STATE = "state.json"
 
@@ -125,8 +125,9 @@ def _resume(recipe: dict, checkpoint: Path):
 
 def fit_recipe(recipe: dict, out_dir: str | os.PathLike, verbose: int = 1):
     """Trains (or resumes training) to the recipe's step count, checkpointing under
-    ``out_dir/checkpoint``. Returns the model and the run's state (history, wall time)."""
-    checkpoint = Path(out_dir) / CHECKPOINT_DIR
+    ``out_dir/checkpoints/<name>``. Returns the model and the run's state (history, wall
+    time)."""
+    checkpoint = Path(out_dir) / CHECKPOINT_DIR / recipe["name"]
     model, state = _resume(recipe, checkpoint)
     target = total_steps(recipe)
     done = int(model.trained_steps.numpy())
@@ -213,6 +214,7 @@ def draw_pictures(model, recipe: dict, held_out: dict, directory: Path) -> dict[
     from keras_ae import plotting
 
     x = held_out["x_test"]
+    shown = plotting.spread_of_examples(x)
     is_vae = hasattr(model, "posterior")
     drawn = {}
 
@@ -222,11 +224,13 @@ def draw_pictures(model, recipe: dict, held_out: dict, directory: Path) -> dict[
 
     for picture in recipe["pictures"]:
         if picture == "reconstructions":
-            plotting.reconstruction_grid(model, x, path=path("reconstructions.png"))
+            plotting.reconstruction_grid(model, shown, path=path("reconstructions.png"))
         elif picture == "traversal":
-            reference = x[:500]
-            plotting.latent_traversal(model, x[0], reference=reference, path=path("traversal.png"))
-            plotting.traversal_gif(model, x[0], path("traversal.gif"), reference=reference)
+            reference = x
+            plotting.latent_traversal(
+                model, shown[0], reference=reference, path=path("traversal.png")
+            )
+            plotting.traversal_gif(model, shown[0], path("traversal.gif"), reference=reference)
         elif picture == "samples" and is_vae:
             plotting.sample_grid(model, path=path("samples.png"))
         elif picture == "filters":
