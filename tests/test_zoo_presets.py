@@ -140,7 +140,7 @@ def test_an_interrupted_save_leaves_no_partial_preset(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model, "save_weights", interrupted)
+    monkeypatch.setattr(presets, "_save_model_weights", interrupted)
     with pytest.raises(KeyboardInterrupt):
         keras_ae.save_preset(model, tmp_path / "new")
     with pytest.raises(KeyboardInterrupt):
@@ -236,18 +236,23 @@ def test_a_missing_directory_is_reported_as_such(tmp_path):
         keras_ae.load(str(tmp_path / "nowhere"))
 
 
-def test_a_planned_name_is_not_loadable_yet():
+def test_a_planned_name_is_not_loadable_yet(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)  # nothing bundled
     with pytest.raises(keras_ae.zoo.UnknownPresetError, match="planned.*hf://keras-ae/vae_mnist"):
         keras_ae.load("vae_mnist")
 
 
-def test_the_registry_plans_every_model_under_the_keras_ae_org():
+def test_the_registry_plans_every_model_under_the_keras_ae_org(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)  # nothing bundled
     assert tuple(registry.PRESETS) == PLANNED
     for name, entry in registry.PRESETS.items():
         assert entry["hf_handle"] == f"hf://keras-ae/{name}"
         assert entry["description"] and "\n" not in entry["description"]
     assert keras_ae.list_models() == []
-    assert keras_ae.list_models(include_unavailable=True) == dict.fromkeys(PLANNED, "planned")
+    recipe_only = "recipe only: the weights need the CelebA data"
+    assert keras_ae.list_models(include_unavailable=True) == {
+        name: recipe_only if name.endswith("_celeba") else "planned" for name in PLANNED
+    }
 
 
 def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x):
@@ -318,3 +323,17 @@ def test_publish_refuses_a_corrupt_preset_before_contacting_the_hub(preset, fake
     with pytest.raises(keras_ae.zoo.ChecksumError):
         keras_ae.publish(preset, "hf://someone/tiny")
     assert fake_hub == []
+
+
+def test_the_weights_file_holds_the_model_without_its_optimizer_state(tmp_path, x):
+    import h5py
+
+    model = keras_ae.VAE(input_shape=SHAPE, latent_dim=2, hidden_units=(8,))
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=1, batch_size=8, verbose=0)
+    directory = keras_ae.save_preset(model, tmp_path / "compiled")
+    with h5py.File(directory / "model.weights.h5") as weights:
+        assert "optimizer" not in weights
+    loaded = keras_ae.load(directory)
+    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    assert int(loaded.trained_steps.numpy()) == int(model.trained_steps.numpy())

@@ -80,7 +80,10 @@ def evaluate_model(
 
     add("reconstruction", reconstruction.model_reconstruction_errors(model, x_test))
     if x_train is not None:
-        add("pca", reconstruction.pca_baseline(x_train, x_test, model.latent_dim))
+        # An overcomplete code (k-sparse, 1000 units) gets as many components as the data has.
+        n_components = min(model.latent_dim, *np.asarray(x_train).reshape(len(x_train), -1).shape)
+        add("pca", reconstruction.pca_baseline(x_train, x_test, n_components))
+        metrics["pca.n_components"] = n_components
     metrics["jacobian.mean_frobenius_norm"] = mean_jacobian_norm(model, x_test[:jacobian_examples])
     codes = model.encode(x_test)
     # The sparse models' targets: mean activation (rho) and units in use per example (k).

@@ -168,7 +168,7 @@ def save_preset(
     staging.mkdir()
     try:
         _write_json(staging / CONFIG_FILE, config)
-        model.save_weights(str(staging / WEIGHTS_FILE))
+        _save_model_weights(model, staging / WEIGHTS_FILE)
         optimizer = model.optimizer if getattr(model, "compiled", False) else None
         full_metadata = {
             "keras_ae_version": installed_version(),
@@ -193,6 +193,14 @@ def save_preset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _save_model_weights(model: Autoencoder, path: Path) -> None:
+    """Writes the model's own variables only: a compiled model's ``save_weights`` would add the
+    optimizer's state (Adam's two moments triple the file), which a preset does not need."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.save_weights(str(path))
 
 
 def _checked_pictures(pictures: Mapping[str, str | os.PathLike]) -> dict[str, Path]:

@@ -1,0 +1,59 @@
+"""The bundled presets: each loads offline and reproduces its card's metric; the README's zoo
+table is current; recipe-only entries say how to get their weights."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keras_ae
+from keras_ae.zoo import UnknownPresetError, presets, readme_table, registry, train
+
+BUNDLED = [name for name in registry.PRESETS if registry.bundled_directory(name) is not None]
+MNIST_PRESETS = [
+    "ae_mnist", "dae_mnist", "sparse_ae_mnist", "ksparse_ae_mnist", "cae_mnist", "vae_mnist"
+]  # fmt: skip
+README = Path(__file__).parent.parent / "README.md"
+
+
+def test_the_mnist_presets_are_bundled():
+    assert set(MNIST_PRESETS) <= set(BUNDLED)
+    assert set(BUNDLED) <= set(keras_ae.list_models())
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_preset_loads_offline_and_reproduces_its_card(name, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = keras_ae.load(name)
+    assert model.compiled
+    metadata = json.loads((registry.bundled_directory(name) / presets.METADATA_FILE).read_text())
+    recipe = train.evaluation_recipe(metadata["recipe"])
+    recipe["evaluation"]["probes"] = False
+    x = train.held_out_data(recipe)["x_test"]
+    error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
+    assert error == pytest.approx(metadata["metrics"]["reconstruction.squared_error"], rel=0.02)
+    assert metadata["trained_steps"] == int(model.trained_steps.numpy()) > 0
+    assert np.isfinite(list(v for v in metadata["metrics"].values() if np.isscalar(v))).all()
+
+
+@pytest.mark.parametrize("name", ["vae_celeba", "beta_vae_celeba"])
+def test_celeba_entries_are_recipe_only(name):
+    status = keras_ae.list_models(include_unavailable=True)[name]
+    assert status == "recipe only: the weights need the CelebA data"
+    assert name not in keras_ae.list_models()
+    with pytest.raises(UnknownPresetError, match=f"keras-ae train zoo_configs/{name}.yaml"):
+        keras_ae.load(name)
+    assert (README.parent / "zoo_configs" / f"{name}.yaml").is_file()
+
+
+def test_readme_zoo_table_is_current():
+    current = README.read_text(encoding="utf-8")
+    assert readme_table.updated_readme(current) == current, (
+        "README.md's zoo table is out of date: run python -m keras_ae.zoo.readme_table"
+    )
+
+
+def test_every_registered_name_has_a_recipe():
+    for name in registry.PRESETS:
+        assert (README.parent / "zoo_configs" / f"{name}.yaml").is_file(), name
