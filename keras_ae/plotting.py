@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from keras_ae.evaluation.likelihood import kl_per_latent
+
 PathLike = str | os.PathLike
 
 
@@ -106,12 +108,20 @@ def _seed_code_and_scale(model, seed_image: np.ndarray, scale, reference: np.nda
     raise ValueError(f'Unknown scale {scale!r}; expected "posterior", "aggregate" or "prior".')
 
 
-def kl_per_latent(model, x: np.ndarray) -> np.ndarray:
-    """Mean KL(q(z_j|x) || N(0, 1)) over ``x`` for each latent ``j``: ``(latent_dim,)`` nats."""
-    from keras_ae.losses import gaussian_kl
-
-    mean, log_var = model.posterior(np.asarray(x, np.float32))
-    return gaussian_kl(mean, log_var).numpy().mean(axis=0)
+def traversal_order(
+    model, seed_image: np.ndarray, reference: np.ndarray | None = None, max_latents: int = 10
+) -> tuple[list[int], np.ndarray | None]:
+    """The latents a traversal shows, most informative first, and their KL (VAE family, else
+    None): by KL over ``reference`` (or the seed) for the VAE family, by the code's spread over
+    ``reference`` for other models, else in index order; at most ``max_latents``."""
+    if hasattr(model, "posterior"):
+        kl_data = reference if reference is not None else np.asarray(seed_image)[None]
+        kl = kl_per_latent(model, kl_data)
+        return [int(i) for i in np.argsort(-kl, kind="stable")[:max_latents]], kl
+    if reference is not None:
+        spread = model.encode(reference).std(axis=0)
+        return [int(i) for i in np.argsort(-spread, kind="stable")[:max_latents]], None
+    return list(range(min(model.latent_dim, max_latents))), None
 
 
 def traversal_frames(
@@ -136,14 +146,7 @@ def traversal_frames(
     """
     code, unit = _seed_code_and_scale(model, seed_image, scale, reference)
     if latents is None:
-        latents = list(range(len(code)))
-        if hasattr(model, "posterior"):
-            kl_data = reference if reference is not None else np.asarray(seed_image)[None]
-            latents = list(np.argsort(-kl_per_latent(model, kl_data), kind="stable"))
-        elif reference is not None:
-            spread = model.encode(reference).std(axis=0)
-            latents = list(np.argsort(-spread, kind="stable"))
-        latents = latents[:max_latents]
+        latents, _ = traversal_order(model, seed_image, reference, max_latents)
     offsets = np.linspace(-span, span, n_steps, dtype=np.float32)
     codes = np.repeat(code[None, None], len(latents), axis=0).repeat(n_steps, axis=1)
     for row, latent in enumerate(latents):
@@ -165,14 +168,11 @@ def latent_traversal(
     path: PathLike | None = None,
 ) -> Figure:
     """One row per latent, sweeping it around a seed image's code (see ``traversal_frames``)."""
+    order, kl = traversal_order(model, seed_image, reference, max_latents)
     frames, order = traversal_frames(
-        model, seed_image, n_steps, span, scale, reference, latents, max_latents
+        model, seed_image, n_steps, span, scale, reference, latents or order
     )
-    labels = [f"z{latent}" for latent in order]
-    if hasattr(model, "posterior"):
-        kl_data = reference if reference is not None else np.asarray(seed_image)[None]
-        kl = kl_per_latent(model, kl_data)
-        labels = [f"z{latent} ({kl[latent]:.2f})" for latent in order]
+    labels = [f"z{latent}" + ("" if kl is None else f" ({kl[latent]:.2f})") for latent in order]
     unit = scale or ("aggregate" if reference is not None else "prior")
     title = f"traversal: -{span:g} to +{span:g} {unit} std"
     figure = _show(image_grid(frames), title, labels, rows=len(order))
