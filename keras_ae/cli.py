@@ -24,26 +24,19 @@ def _metadata_of(name_or_uri: str) -> tuple[dict, Path]:
     return json.loads((directory / presets.METADATA_FILE).read_text()), directory
 
 
-def _headline(metrics: dict) -> str:
-    keys = (
-        "reconstruction.squared_error",
-        "nll.importance_weighted",
-        "factor_vae.eval_accuracy",
-        "mig.discrete_mig",
-        "probe.logistic_regression.embedding",
-    )
-    shown = [f"{key.split('.')[0]}={metrics[key]:.3g}" for key in keys if key in metrics]
-    return ", ".join(shown)
-
-
 def command_list(args) -> int:
     from keras_ae.zoo import registry
+    from keras_ae.zoo.readme_table import headline
 
     statuses = registry.list_models(include_unavailable=True)
     rows = [("name", "status", "description / headline metrics")]
     for name, status in statuses.items():
         metadata = _metadata_of(name)[0] if name in registry.list_models() else {}
-        detail = _headline(metadata.get("metrics", {})) or registry.PRESETS[name]["description"]
+        detail = (
+            headline(metadata["class_name"], metadata.get("metrics") or {})
+            if metadata
+            else registry.PRESETS[name]["description"]
+        )
         rows.append((name, status, detail))
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for row in rows:

@@ -47,7 +47,9 @@ HEADLINES = {
 }
 
 
-def _headline(class_name: str, metrics: dict) -> str:
+def headline(class_name: str, metrics: dict) -> str:
+    """A preset's headline metrics as one line: the test error, its family's targets, the
+    encoder's Jacobian norm."""
     keys = (
         "reconstruction.squared_error",
         *HEADLINES.get(class_name, ()),
@@ -82,7 +84,7 @@ def zoo_table() -> str:
         data = f"{dataset.get('name', '?')} ({dataset.get('split', '?')})"
         rows.append(
             f"| `{name}` | {metadata['class_name']} | {data} | {metadata['parameter_count']:,} "
-            f"| {_headline(metadata['class_name'], metadata.get('metrics') or {})} |"
+            f"| {headline(metadata['class_name'], metadata.get('metrics') or {})} |"
         )
     return "\n".join(rows)
 
