@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test clean
+.PHONY: setup test demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check keras_ae tests
 	$(BIN)/python -m pytest -q
 
+demo: $(STAMP)
+	$(BIN)/keras-ae demo --out out
 
 clean:
 	rm -rf $(VENV) out
