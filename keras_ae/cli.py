@@ -45,11 +45,9 @@ def command_list(args) -> int:
 
 
 def command_show(args) -> int:
-    import keras_ae
-    from keras_ae.zoo import presets, train
+    from keras_ae.zoo import open_preset, presets, train
 
-    model = keras_ae.load(args.model, compile=False)
-    metadata, path = _metadata_of(args.model)
+    model, metadata, path = open_preset(args.model, compile=False)
     if (path / presets.CARD_FILE).is_file():
         print((path / presets.CARD_FILE).read_text())
     out = Path(args.out)
@@ -73,12 +71,10 @@ def command_train(args) -> int:
 
 
 def command_eval(args) -> int:
-    import keras_ae
     from keras_ae.evaluation import write_metrics
-    from keras_ae.zoo import train
+    from keras_ae.zoo import open_preset, train
 
-    model = keras_ae.load(args.model, compile=False)
-    metadata, _ = _metadata_of(args.model)
+    model, metadata, _ = open_preset(args.model, compile=False)
     recipe = train.evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
     metrics = train.evaluate(model, recipe)
     path = write_metrics(metrics, args.out)

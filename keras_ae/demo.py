@@ -1,7 +1,6 @@
 """The main job (``keras-ae demo``): load a pretrained model, print its metrics, draw its
 reconstructions and latent traversal, and transfer embeddings to downstream tasks."""
 
-import json
 import os
 from pathlib import Path
 
@@ -66,14 +65,11 @@ def run_demo(
     name: str = "beta_vae_dsprites", out: str | os.PathLike = "out", *, transfer: bool = True
 ) -> dict[str, Path]:
     """Runs the demo on preset ``name``; returns the pictures written to ``out``."""
-    import keras_ae
     from keras_ae import plotting
-    from keras_ae.zoo import presets, resolve, train
+    from keras_ae.zoo import open_preset, train
 
-    directory, source, _ = resolve(name)
-    model = keras_ae.load(name, compile=False)
-    metadata = json.loads((directory / presets.METADATA_FILE).read_text())
-    _print_card_metrics(source, metadata)
+    model, metadata, _ = open_preset(name, compile=False)
+    _print_card_metrics(str(name), metadata)
 
     recipe = train.evaluation_recipe(metadata.get("recipe"), examples=500)
     recipe["evaluation"]["probes"] = False

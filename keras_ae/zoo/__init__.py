@@ -1,5 +1,6 @@
 """The model zoo: load a preset by name, ``hf://`` handle or directory; save and publish one."""
 
+import json
 import os
 from pathlib import Path
 
@@ -36,6 +37,7 @@ __all__ = [
     "UnregisteredClassError",
     "list_models",
     "load",
+    "open_preset",
     "resolve",
     "publish",
     "save_preset",
@@ -99,10 +101,20 @@ def load(
     optimizer the preset records (``Adam()`` when it records none). ``revision`` picks a branch,
     tag or commit on the Hub.
     """
+    return open_preset(name_or_uri, compile, revision)[0]
+
+
+def open_preset(
+    name_or_uri: str | os.PathLike, compile: bool = True, revision: str | None = None
+) -> tuple[Autoencoder, dict, Path]:
+    """``load``, resolving the preset once: the model, its ``metadata.json`` and its local
+    directory (which holds the model card and pictures)."""
     directory, source, downloaded = resolve(name_or_uri, revision)
-    return presets.load_directory(
+    model = presets.load_directory(
         directory, compile=compile, source=source, discard_bad_weights=downloaded
     )
+    metadata = json.loads((directory / presets.METADATA_FILE).read_text(encoding="utf-8"))
+    return model, metadata, directory
 
 
 def _resolve_registered(name: str, revision: str | None) -> tuple[Path, str, bool]:
