@@ -21,6 +21,7 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       epochs: 20                      # or steps: 10000
       seed: 0
       checkpoint_every: 500           # optimizer steps between checkpoints
+      steps_per_execution: 50         # steps per compiled call (speed only; the result is the same)
     evaluation:                       # arguments of keras_ae.evaluation.evaluate_model
       test_examples: 1000
       importance_samples: 200
@@ -57,6 +58,7 @@ _DEFAULTS: dict[str, Any] = {
         "batch_size": 64,
         "seed": 0,
         "checkpoint_every": 1000,
+        "steps_per_execution": 50,
     },
     "evaluation": {
         "test_examples": 1000,
@@ -101,7 +103,7 @@ def validate(recipe: dict, source: str = "recipe") -> dict:
     training = recipe["training"]
     if ("steps" in training) == ("epochs" in training):
         raise RecipeError(f"{source}: training takes exactly one of 'steps' and 'epochs'.")
-    for key in ("steps", "epochs", "batch_size", "checkpoint_every"):
+    for key in ("steps", "epochs", "batch_size", "checkpoint_every", "steps_per_execution"):
         if key in training and (not isinstance(training[key], int) or training[key] < 1):
             raise RecipeError(f"{source}: training.{key} must be a positive integer.")
     unknown_pictures = sorted(set(recipe["pictures"]) - set(PICTURES))
@@ -162,11 +164,12 @@ def optimizer(recipe: dict):
 
 def fingerprint(recipe: dict) -> str:
     """A short hash of what a checkpoint must agree with to be resumed: the model, the data and
-    the training settings, but not the length of training or the checkpoint interval."""
+    the training settings, but not the length of training, the checkpoint interval or the
+    steps per execution (which change how fast the same steps run, not what they compute)."""
     training = {
         key: value
         for key, value in recipe["training"].items()
-        if key not in ("steps", "epochs", "checkpoint_every")
+        if key not in ("steps", "epochs", "checkpoint_every", "steps_per_execution")
     }
     essential = {"model": recipe["model"], "data": recipe["data"], "training": training}
     text = json.dumps(essential, sort_keys=True, default=str)
