@@ -127,8 +127,9 @@ def _resume(recipe: dict, checkpoint: Path):
 
 
 def _set_steps_per_execution(model, steps: int) -> None:
-    # Several steps per compiled call halve the time per step on this CPU (benchmarks/), but
-    # Keras rounds an epoch up to whole calls, so the count must divide the chunk's steps.
+    # Several steps per compiled call save Keras' per-call overhead (a few percent for the
+    # conv64 models, see benchmarks/training_bench.py), but Keras rounds an epoch up to whole
+    # calls, so the count must divide the chunk's steps.
     if model.steps_per_execution != steps:
         model.steps_per_execution = steps
         model.make_train_function(force=True)
