@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check keras_ae tests
-	$(BIN)/ruff format --check keras_ae tests
+	$(BIN)/ruff check keras_ae tests benchmarks
+	$(BIN)/ruff format --check keras_ae tests benchmarks
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

@@ -1,0 +1,416 @@
+"""Training cost: the eight models' throughput, the conv64 beta-VAE against a plain Keras
+reference and against the machine's matmul peak, and the contractive penalty's three methods.
+
+    .venv/bin/python benchmarks/training_bench.py [--smoke] [--json PATH]
+
+Each model is built from its zoo recipe (``zoo_configs/``: the canonical input shape, network
+and batch size) and timed by ``model.fit`` on one in-memory batch repeated, so that the input
+pipeline costs nothing (``datasets_bench.py`` measures the pipeline). Times are per optimizer
+step: the median of repeated ``fit`` calls after a warm-up, divided by the steps in a call.
+What is compared (ours and the reference, the contractive methods, a model and the matmul
+peak) is timed in interleaved rounds, since this machine's speed drifts by 10-20% over minutes.
+
+``steps_per_execution`` (spe) is the number of steps Keras runs per call of its compiled train
+function: 1 is Keras' default, 50 the recipes' default. FLOPs are the multiply-adds of the
+convolutions and matmuls, forward and backward, times two (``training_flops``); TensorFlow's own
+op-level count of the same step is printed next to it as a check.
+"""
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import harness
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae import models
+from keras_ae.zoo import recipes
+
+ZOO_CONFIGS = Path(__file__).resolve().parent.parent / "zoo_configs"
+#: Each model class at its canonical input shape: the zoo recipe that trains it.
+CANONICAL_RECIPES = {
+    "Autoencoder": "ae_mnist",
+    "DenoisingAutoencoder": "dae_mnist",
+    "SparseAutoencoder": "sparse_ae_mnist",
+    "KSparseAutoencoder": "ksparse_ae_mnist",
+    "ContractiveAutoencoder": "cae_mnist",
+    "VAE": "vae_mnist",
+    "BetaVAE": "beta_vae_dsprites",
+    "CapacityVAE": "capacity_vae_dsprites",
+}
+RECIPE_STEPS_PER_EXECUTION = recipes.validate(
+    {"name": "x", "model": {"class": "VAE"}, "data": {"name": "x"}, "training": {"steps": 1}}
+)["training"]["steps_per_execution"]
+
+
+# ------------------------------------------------------------------------ the reference model
+class PlainBetaVAE(keras.Model):
+    """The conv64 beta-VAE as a Keras user would write it by hand: two Sequential networks and
+    one ``GradientTape`` in ``train_step``; no checks, no metrics but the loss."""
+
+    def __init__(self, latent_dim: int = 10, beta: float = 4.0):
+        super().__init__()
+        self.beta = beta
+        conv = dict(kernel_size=4, strides=2, padding="same")
+        self.encoder = keras.Sequential(
+            [
+                keras.Input((64, 64, 1)),
+                keras.layers.Conv2D(32, activation="relu", **conv),
+                keras.layers.Conv2D(32, activation="relu", **conv),
+                keras.layers.Conv2D(64, activation="relu", **conv),
+                keras.layers.Conv2D(64, activation="relu", **conv),
+                keras.layers.Flatten(),
+                keras.layers.Dense(256, activation="relu"),
+                keras.layers.Dense(2 * latent_dim),
+            ]
+        )
+        self.decoder = keras.Sequential(
+            [
+                keras.Input((latent_dim,)),
+                keras.layers.Dense(256, activation="relu"),
+                keras.layers.Dense(4 * 4 * 64, activation="relu"),
+                keras.layers.Reshape((4, 4, 64)),
+                keras.layers.Conv2DTranspose(64, activation="relu", **conv),
+                keras.layers.Conv2DTranspose(32, activation="relu", **conv),
+                keras.layers.Conv2DTranspose(32, activation="relu", **conv),
+                keras.layers.Conv2DTranspose(1, **conv),
+            ]
+        )
+
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            mean, log_var = tf.split(self.encoder(x, training=True), 2, axis=-1)
+            z = mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mean))
+            logits = self.decoder(z, training=True)
+            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
+            reconstruction = tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=[1, 2, 3]))
+            kl = -0.5 * tf.reduce_sum(1 + log_var - mean**2 - tf.exp(log_var), axis=1)
+            loss = reconstruction + self.beta * tf.reduce_mean(kl)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
+        return {"loss": loss}
+
+
+# ---------------------------------------------------------------------------------- counting
+def forward_multiply_adds(network: keras.Model) -> list[int]:
+    """Multiply-adds per example of each Conv2D, Conv2DTranspose and Dense layer, in order."""
+    counts = []
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            _, height, width, channels_in = layer.input.shape
+            kernel_h, kernel_w = layer.kernel_size
+            counts.append(height * width * channels_in * kernel_h * kernel_w * layer.filters)
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, height, width, channels_out = layer.output.shape
+            kernel_h, kernel_w = layer.kernel_size
+            channels_in = layer.input.shape[-1]
+            counts.append(height * width * channels_out * kernel_h * kernel_w * channels_in)
+        elif isinstance(layer, keras.layers.Dense):
+            counts.append(int(layer.input.shape[-1]) * layer.units)
+        elif isinstance(layer, keras.Model):
+            counts.extend(forward_multiply_adds(layer))
+    return counts
+
+
+def training_flops(encoder: keras.Model, decoder: keras.Model, batch_size: int) -> float:
+    """FLOPs of one training step's convolutions and matmuls: forward (2 per multiply-add),
+    the weights' gradients (2) and the inputs' gradients (2), except the first layer's, which
+    nothing needs."""
+    counts = forward_multiply_adds(encoder) + forward_multiply_adds(decoder)
+    per_example = 6 * sum(counts) - 2 * counts[0]
+    return float(per_example * batch_size)
+
+
+def tensorflow_flops(model: keras.Model, batch: tf.Tensor) -> float | None:
+    """TensorFlow's op-level FLOP count of one ``train_step`` graph (None if unavailable)."""
+    try:
+        model.optimizer.build(model.trainable_variables)
+        graph = tf.function(model.train_step).get_concrete_function(batch).graph
+        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        options["output"] = "none"
+        return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
+    except Exception:  # the v1 profiler is optional: the count above stands without it
+        return None
+
+
+# ---------------------------------------------------------------------------------- timing
+def example_batch(model: models.Autoencoder, batch_size: int, seed: int = 0) -> np.ndarray:
+    """A batch of binary images in the model's input shape (valid for every likelihood)."""
+    shape = (batch_size, *model.data_shape)
+    return (np.random.default_rng(seed).random(shape) < 0.2).astype(np.float32)
+
+
+def fit_call(
+    model: keras.Model, batch: np.ndarray, steps_per_execution: int, steps: int
+) -> tuple[Callable[[], object], int]:
+    """A call of ``model.fit`` on ``batch`` repeated, compiled at ``steps_per_execution``, and
+    the optimizer steps it runs (Keras rounds an epoch up to whole executions)."""
+    model.steps_per_execution = steps_per_execution
+    model.make_train_function(force=True)
+    data = tf.data.Dataset.from_tensors(tf.constant(batch)).repeat()
+    steps = max(steps_per_execution, steps - steps % steps_per_execution)
+    return (lambda: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)), steps
+
+
+def seconds_per_step(
+    model: keras.Model, batch: np.ndarray, steps_per_execution: int, steps: int, repeats: int
+) -> float:
+    """Median seconds per optimizer step of ``model.fit`` on ``batch`` repeated."""
+    run, steps = fit_call(model, batch, steps_per_execution, steps)
+    return harness.median_seconds(run, repeats=repeats, warmup=1) / steps
+
+
+def build_from_recipe(name: str, **overrides) -> tuple[keras.Model, int]:
+    """The recipe's model (compiled with its optimizer) and its batch size."""
+    recipe = recipes.load_recipe(ZOO_CONFIGS / f"{name}.yaml")
+    recipe["model"].update(overrides)
+    keras.utils.set_random_seed(0)
+    return recipes.build_model(recipe), int(recipe["training"]["batch_size"])
+
+
+def throughput(sizes: dict) -> list[dict]:
+    """Images/s of each model class at its recipe's shape and batch size, at Keras' default
+    spe (1) and the recipes' (50)."""
+    rows = []
+    for class_name, recipe_name in CANONICAL_RECIPES.items():
+        if sizes["classes"] and class_name not in sizes["classes"]:
+            continue
+        model, batch_size = build_from_recipe(recipe_name)
+        batch = example_batch(model, batch_size)
+        row = {"model": class_name, "recipe": recipe_name, "input_shape": list(model.data_shape)}
+        row["batch_size"] = batch_size
+        for label, spe in zip(("default", "recipe"), sizes["spe"], strict=True):
+            seconds = seconds_per_step(model, batch, spe, sizes["steps"], sizes["repeats"])
+            row[f"ms_per_step_{label}_spe"] = 1e3 * seconds
+            row[f"images_per_second_{label}_spe"] = batch_size / seconds
+        rows.append(row)
+        keras.backend.clear_session()
+    return rows
+
+
+def beta_vae_against_reference(sizes: dict) -> dict:
+    """The conv64 beta-VAE at batch 64: ours and the plain reference at spe 1 and 50, in
+    images/s and as a fraction of the matmul peak, timed in interleaved rounds together with
+    the peak's matmul; then ours at larger batches."""
+    default, recipe = sizes["spe"]
+    calls: dict[str, Callable[[], object]] = {}
+    steps: dict[str, int] = {}
+    counted = {}
+    for spe in sizes["spe"]:
+        ours, _ = build_from_recipe("beta_vae_dsprites")
+        keras.utils.set_random_seed(0)
+        reference = PlainBetaVAE()
+        reference.compile(optimizer=keras.optimizers.Adam(5e-4))
+        for label, model in (("keras_ae", ours), ("reference", reference)):
+            counted[label] = training_flops(model.encoder, model.decoder, 64)
+            batch = example_batch(ours, 64)
+            calls[label, spe], steps[label, spe] = fit_call(model, batch, spe, sizes["steps"])
+    matmul_call, matmul_flops = harness.matmul_seconds(sizes["matmul"][-1])
+    calls["matmul"] = matmul_call
+    seconds = harness.interleaved_medians(calls, sizes["repeats"])
+    peak = matmul_flops / seconds.pop("matmul")
+    flops = counted["keras_ae"]
+    result = {
+        "batch_size": 64,
+        "counted_flops_per_step": flops,
+        "reference_counted_flops_per_step": counted["reference"],
+        "tensorflow_flops_per_step": tensorflow_flops(ours, tf.constant(example_batch(ours, 64))),
+        "matmul_n": sizes["matmul"][-1],
+        "matmul_flops_per_second": peak,
+        "runs": [],
+    }
+    for (label, spe), total in seconds.items():
+        per_step = total / steps[label, spe]
+        result["runs"].append(
+            {
+                "implementation": label,
+                "batch_size": 64,
+                "steps_per_execution": spe,
+                "ms_per_step": 1e3 * per_step,
+                "images_per_second": 64 / per_step,
+                "flops_per_second": flops / per_step,
+                "fraction_of_matmul_peak": flops / per_step / peak,
+            }
+        )
+    by_key = {(r["implementation"], r["steps_per_execution"]): r for r in result["runs"]}
+    for label, spe in (("default", default), ("recipe", recipe)):
+        result[f"ours_over_reference_{label}_spe"] = (
+            by_key["keras_ae", spe]["images_per_second"]
+            / by_key["reference", spe]["images_per_second"]
+        )
+    # As each is used: ours as the recipes train it, the reference with Keras' defaults.
+    result["ours_over_reference_as_used"] = (
+        by_key["keras_ae", recipe]["images_per_second"]
+        / by_key["reference", default]["images_per_second"]
+    )
+    # Where the rest of the matmul peak goes: the same step on more images at once.
+    larger = {}
+    for batch_size in sizes["larger_batches"]:
+        model, _ = build_from_recipe("beta_vae_dsprites")
+        call, count = fit_call(model, example_batch(model, batch_size), recipe, sizes["steps"])
+        larger[batch_size] = (call, count, training_flops(model.encoder, model.decoder, batch_size))
+    larger_seconds = harness.interleaved_medians(
+        {size: call for size, (call, _, _) in larger.items()} | {"matmul": matmul_call},
+        sizes["repeats"],
+    )
+    larger_peak = matmul_flops / larger_seconds.pop("matmul")
+    for batch_size, total in larger_seconds.items():
+        _, count, batch_flops = larger[batch_size]
+        per_step = total / count
+        result["runs"].append(
+            {
+                "implementation": "keras_ae",
+                "batch_size": batch_size,
+                "steps_per_execution": recipe,
+                "ms_per_step": 1e3 * per_step,
+                "images_per_second": batch_size / per_step,
+                "flops_per_second": batch_flops / per_step,
+                "fraction_of_matmul_peak": batch_flops / per_step / larger_peak,
+            }
+        )
+    return result
+
+
+def contractive_cost(sizes: dict) -> list[dict]:
+    """Seconds per step of the cae_mnist network with each Jacobian method, over the plain
+    Autoencoder with the same network, at the recipe's spe."""
+    spe = sizes["spe"][1]
+    plain_recipe = recipes.load_recipe(ZOO_CONFIGS / "cae_mnist.yaml")["model"]
+    plain_arguments = {
+        key: value
+        for key, value in plain_recipe.items()
+        if key in ("input_shape", "latent_dim", "architecture", "hidden_units", "code_activation")
+    }
+    if sizes["contractive_latent_dim"]:
+        plain_arguments["latent_dim"] = sizes["contractive_latent_dim"]
+    variants = [("plain Autoencoder", models.Autoencoder, {})]
+    variants += [
+        (method, models.ContractiveAutoencoder, {"jacobian": method, "lam": 0.5})
+        for method in ("closed_form", "hutchinson")
+    ]
+    calls, steps = {}, {}
+    for label, cls, extra in variants:
+        keras.utils.set_random_seed(0)
+        model = cls(**plain_arguments, **extra)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        calls[label], steps[label] = fit_call(model, example_batch(model, 128), spe, sizes["steps"])
+    seconds = harness.interleaved_medians(calls, sizes["repeats"])
+    rows = [
+        {"method": label, "steps_per_execution": spe, "ms": 1e3 * seconds[label] / steps[label]}
+        for label in calls
+    ]
+    # The exact Jacobian costs a backward pass per code unit: a few steps suffice.
+    keras.utils.set_random_seed(0)
+    exact = models.ContractiveAutoencoder(**plain_arguments, jacobian="exact", lam=0.5)
+    exact.compile(optimizer=keras.optimizers.Adam(1e-3))
+    exact_seconds = seconds_per_step(
+        exact, example_batch(exact, 128), 1, max(1, sizes["steps"] // 25), min(3, sizes["repeats"])
+    )
+    rows.append({"method": "exact", "steps_per_execution": 1, "ms": 1e3 * exact_seconds})
+    for row in rows:
+        row["over_plain"] = row["ms"] / rows[0]["ms"]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict:
+    arguments = harness.parser(__doc__.splitlines()[0]).parse_args(argv)
+    if arguments.smoke:
+        sizes = {
+            "steps": 2,
+            "repeats": 1,
+            "classes": ("Autoencoder",),
+            "spe": (1, 2),
+            "larger_batches": (128,),
+            "matmul": (256,),
+            "contractive_latent_dim": 16,
+        }
+    else:
+        sizes = {
+            "steps": 50,
+            "repeats": 3,
+            "classes": (),
+            "spe": (1, RECIPE_STEPS_PER_EXECUTION),
+            "larger_batches": (128, 256),
+            "matmul": (1024, 2048, 4096),
+            "contractive_latent_dim": None,
+        }
+    results = {"smoke": arguments.smoke, "steps_per_execution": list(sizes["spe"])}
+    matmul = harness.matmul_flops_per_second(sizes["matmul"], repeats=sizes["repeats"])
+    results["matmul_flops_per_second"] = matmul
+    harness.print_table(
+        "float32 matmul (tf.linalg.matmul, n x n)",
+        ["n", "GFLOP/s"],
+        [[n, rate / 1e9] for n, rate in matmul.items()],
+    )
+
+    results["throughput"] = throughput(sizes)
+    default, spe = sizes["spe"]
+    harness.print_table(
+        "training throughput (one in-memory batch repeated)",
+        [
+            "model",
+            "input",
+            "batch",
+            f"ms/step spe={default}",
+            f"ms/step spe={spe}",
+            f"images/s spe={spe}",
+        ],
+        [
+            [
+                r["model"],
+                "x".join(map(str, r["input_shape"])),
+                r["batch_size"],
+                r["ms_per_step_default_spe"],
+                r["ms_per_step_recipe_spe"],
+                r["images_per_second_recipe_spe"],
+            ]
+            for r in results["throughput"]
+        ],
+    )
+
+    reference = beta_vae_against_reference(sizes)
+    results["beta_vae_reference"] = reference
+    harness.print_table(
+        f"conv64 beta-VAE: {reference['counted_flops_per_step'] / 1e9:.2f} GFLOP/step at batch "
+        f"64 counted (TensorFlow's count: "
+        f"{(reference['tensorflow_flops_per_step'] or 0) / 1e9:.2f}); "
+        f"matmul n={reference['matmul_n']} in the same rounds: "
+        f"{reference['matmul_flops_per_second'] / 1e9:.0f} GFLOP/s",
+        ["implementation", "batch", "spe", "ms/step", "images/s", "GFLOP/s", "of matmul"],
+        [
+            [
+                r["implementation"],
+                r["batch_size"],
+                r["steps_per_execution"],
+                r["ms_per_step"],
+                r["images_per_second"],
+                r["flops_per_second"] / 1e9,
+                f"{100 * r['fraction_of_matmul_peak']:.0f}%",
+            ]
+            for r in reference["runs"]
+        ],
+    )
+    print(
+        f"ours / reference: {reference['ours_over_reference_default_spe']:.3f} at spe={default}, "
+        f"{reference['ours_over_reference_recipe_spe']:.3f} at spe={spe}, "
+        f"{reference['ours_over_reference_as_used']:.3f} as each is used "
+        f"(ours at spe={spe}, the reference at Keras' default spe={default})"
+    )
+
+    results["contractive"] = contractive_cost(sizes)
+    harness.print_table(
+        "contractive penalty (cae_mnist network, batch 128) against the plain step",
+        ["method", "spe", "ms/step", "x plain"],
+        [
+            [r["method"], r["steps_per_execution"], r["ms"], r["over_plain"]]
+            for r in results["contractive"]
+        ],
+    )
+    harness.write_json(results, arguments.json, "training_bench")
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
