@@ -43,22 +43,25 @@ def median_seconds(run: Callable[[], object], repeats: int = 5, warmup: int = 1)
     return statistics.median(times)
 
 
-def interleaved_medians(
-    runs: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1
-) -> dict[str, float]:
-    """The median wall time in seconds of each of ``runs``, timed in rounds (one call of each
-    per round), so that a change in the machine's speed during the measurement hits all of
-    them alike rather than whichever happened to run then."""
+def interleaved_times(runs: dict, repeats: int = 5, warmup: int = 1) -> dict[object, list[float]]:
+    """Wall times in seconds of each of ``runs`` (label -> callable), timed in rounds of one
+    call each. This machine is throttled now and then to half speed for seconds at a time; in
+    rounds, a throttled stretch hits neighbouring calls alike, so per-round ratios stay true."""
     for _ in range(warmup):
         for run in runs.values():
             run()
-    times: dict[str, list[float]] = {label: [] for label in runs}
+    times: dict[object, list[float]] = {label: [] for label in runs}
     for _ in range(repeats):
         for label, run in runs.items():
             start = time.perf_counter()
             run()
             times[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) for label, values in times.items()}
+    return times
+
+
+def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """The median over rounds of ``numerator / denominator`` timed in the same round."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def matmul_seconds(n: int) -> tuple[Callable[[], object], float]:
