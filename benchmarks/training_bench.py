@@ -282,6 +282,46 @@ def beta_vae_against_reference(sizes: dict) -> dict:
     return result
 
 
+def layer_rates(sizes: dict) -> list[dict]:
+    """Each convolution and matmul of the conv64 beta-VAE alone at batch 64: forward and
+    both gradients in one ``tf.function``, as a fraction of the matmul rate in the same rounds.
+    Shows which layers hold the step below the matmul peak."""
+    model, _ = build_from_recipe("beta_vae_dsprites")
+    calls, steps, flops = {}, {}, {}
+    first = True
+    for network in (model.encoder, model.decoder):
+        for layer in network.layers:
+            counts = forward_multiply_adds(keras.Sequential([layer])) if layer.weights else []
+            if not counts:
+                continue
+            inputs = tf.random.normal((64, *layer.input.shape[1:]))
+
+            # As in training: no gradient for the data, the first layer's input.
+            @tf.function
+            def forward_and_backward(inputs=inputs, layer=layer, input_gradient=not first):
+                with tf.GradientTape() as tape:
+                    if input_gradient:
+                        tape.watch(inputs)
+                    total = tf.reduce_sum(layer(inputs))
+                sources = [inputs] if input_gradient else []
+                return tape.gradient(total, [*sources, *layer.trainable_weights])
+
+            def call(run=forward_and_backward, repeats=sizes["layer_calls"]):
+                for _ in range(repeats):
+                    result = run()
+                result[0].numpy()
+
+            label = f"{network.name}/{layer.name}"
+            calls[label], steps[label] = call, sizes["layer_calls"]
+            flops[label] = (6.0 if not first else 4.0) * counts[0] * 64
+            first = False
+    rows = _timed_against_matmul(calls, steps, flops, sizes)
+    for row in rows:
+        row.pop("seconds_per_call")
+        row["gflop_per_call"] = flops[row["label"]] / 1e9
+    return rows
+
+
 def contractive_cost(sizes: dict) -> list[dict]:
     """Seconds per step of the cae_mnist network with each Jacobian method, over the plain
     Autoencoder with the same network, at the recipe's spe."""
@@ -346,6 +386,7 @@ def main(argv: list[str] | None = None) -> dict:
             "classes": ("Autoencoder",),
             "spe": (1, 2),
             "larger_batches": (128,),
+            "layer_calls": 2,
             "matmul": (256,),
             "contractive_latent_dim": 16,
         }
@@ -356,6 +397,7 @@ def main(argv: list[str] | None = None) -> dict:
             "classes": (),
             "spe": (1, RECIPE_STEPS_PER_EXECUTION),
             "larger_batches": (128, 256),
+            "layer_calls": 20,
             "matmul": (1024, 2048, 4096),
             "contractive_latent_dim": None,
         }
@@ -433,6 +475,22 @@ def main(argv: list[str] | None = None) -> dict:
         f"{reference['ours_over_reference_recipe_spe']:.3f} at spe={spe}, "
         f"{reference['ours_over_reference_as_used']:.3f} as each is used "
         f"(ours at spe={spe}, the reference at Keras' default spe={default})"
+    )
+
+    results["layers"] = layer_rates(sizes)
+    harness.print_table(
+        "conv64 beta-VAE layers alone, batch 64, forward and both gradients",
+        ["layer", "GFLOP", "ms", "GFLOP/s", "of matmul"],
+        [
+            [
+                r["label"],
+                r["gflop_per_call"],
+                r["ms_per_step"],
+                r["flops_per_second"] / 1e9,
+                f"{100 * r['fraction_of_matmul_peak']:.0f}%",
+            ]
+            for r in results["layers"]
+        ],
     )
 
     results["contractive"] = contractive_cost(sizes)
