@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from keras_ae import models
 from keras_ae.zoo import recipes
+from keras_ae.zoo.train import set_steps_per_execution
 
 ZOO_CONFIGS = Path(__file__).resolve().parent.parent / "zoo_configs"
 #: Each model class at its canonical input shape: the zoo recipe that trains it.
@@ -41,9 +42,7 @@ CANONICAL_RECIPES = {
     "BetaVAE": "beta_vae_dsprites",
     "CapacityVAE": "capacity_vae_dsprites",
 }
-RECIPE_STEPS_PER_EXECUTION = recipes.validate(
-    {"name": "x", "model": {"class": "VAE"}, "data": {"name": "x"}, "training": {"steps": 1}}
-)["training"]["steps_per_execution"]
+RECIPE_STEPS_PER_EXECUTION = recipes.DEFAULT_STEPS_PER_EXECUTION
 
 
 # ------------------------------------------------------------------------ the reference model
@@ -95,23 +94,29 @@ class PlainBetaVAE(keras.Model):
 
 
 # ---------------------------------------------------------------------------------- counting
+def layer_multiply_adds(layer: keras.layers.Layer) -> int | None:
+    """Multiply-adds per example of a Conv2D, Conv2DTranspose or Dense layer; None for others."""
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        _, height, width, channels_in = layer.input.shape
+        kernel_h, kernel_w = layer.kernel_size
+        return height * width * channels_in * kernel_h * kernel_w * layer.filters
+    if isinstance(layer, keras.layers.Conv2D):
+        _, height, width, channels_out = layer.output.shape
+        kernel_h, kernel_w = layer.kernel_size
+        return height * width * channels_out * kernel_h * kernel_w * layer.input.shape[-1]
+    if isinstance(layer, keras.layers.Dense):
+        return int(layer.input.shape[-1]) * layer.units
+    return None
+
+
 def forward_multiply_adds(network: keras.Model) -> list[int]:
     """Multiply-adds per example of each Conv2D, Conv2DTranspose and Dense layer, in order."""
     counts = []
     for layer in network.layers:
-        if isinstance(layer, keras.layers.Conv2DTranspose):
-            _, height, width, channels_in = layer.input.shape
-            kernel_h, kernel_w = layer.kernel_size
-            counts.append(height * width * channels_in * kernel_h * kernel_w * layer.filters)
-        elif isinstance(layer, keras.layers.Conv2D):
-            _, height, width, channels_out = layer.output.shape
-            kernel_h, kernel_w = layer.kernel_size
-            channels_in = layer.input.shape[-1]
-            counts.append(height * width * channels_out * kernel_h * kernel_w * channels_in)
-        elif isinstance(layer, keras.layers.Dense):
-            counts.append(int(layer.input.shape[-1]) * layer.units)
-        elif isinstance(layer, keras.Model):
+        if isinstance(layer, keras.Model):
             counts.extend(forward_multiply_adds(layer))
+        elif (count := layer_multiply_adds(layer)) is not None:
+            counts.append(count)
     return counts
 
 
@@ -148,8 +153,7 @@ def fit_call(
 ) -> tuple[Callable[[], object], int]:
     """A call of ``model.fit`` on ``batch`` repeated, compiled at ``steps_per_execution``, and
     the optimizer steps it runs (Keras rounds an epoch up to whole executions)."""
-    model.steps_per_execution = steps_per_execution
-    model.make_train_function(force=True)
+    set_steps_per_execution(model, steps_per_execution)
     data = tf.data.Dataset.from_tensors(tf.constant(batch)).repeat()
     steps = max(steps_per_execution, steps - steps % steps_per_execution)
     return (lambda: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)), steps
@@ -163,10 +167,9 @@ def seconds_per_step(
     return harness.median_seconds(run, repeats=repeats, warmup=1) / steps
 
 
-def build_from_recipe(name: str, **overrides) -> tuple[keras.Model, int]:
+def build_from_recipe(name: str) -> tuple[keras.Model, int]:
     """The recipe's model (compiled with its optimizer) and its batch size."""
     recipe = recipes.load_recipe(ZOO_CONFIGS / f"{name}.yaml")
-    recipe["model"].update(overrides)
     keras.utils.set_random_seed(0)
     return recipes.build_model(recipe), int(recipe["training"]["batch_size"])
 
@@ -238,7 +241,7 @@ def beta_vae_against_reference(sizes: dict) -> dict:
             calls[key], steps[key] = fit_call(model, batch, spe, sizes["steps"])
             flops[key] = training_flops(model.encoder, model.decoder, 64)
     rows = _timed_against_matmul(calls, steps, flops, sizes)
-    ours_times = {row["label"]: row["seconds_per_call"] for row in rows}
+    times_by_label = {row["label"]: row["seconds_per_call"] for row in rows}
     result = {
         "counted_flops_per_step_batch_64": flops["keras_ae", 64, default],
         "reference_counted_flops_per_step_batch_64": flops["reference", 64, default],
@@ -250,12 +253,12 @@ def beta_vae_against_reference(sizes: dict) -> dict:
     # Same steps per call on both sides, so the ratio of call times is the ratio of images/s.
     for label, spe in (("default", default), ("recipe", recipe)):
         result[f"ours_over_reference_{label}_spe"] = harness.median_ratio(
-            ours_times["reference", 64, spe], ours_times["keras_ae", 64, spe]
+            times_by_label["reference", 64, spe], times_by_label["keras_ae", 64, spe]
         )
     # As each is used: ours as the recipes train it, the reference with Keras' defaults.
     result["ours_over_reference_as_used"] = harness.median_ratio(
-        [t / steps["reference", 64, default] for t in ours_times["reference", 64, default]],
-        [t / steps["keras_ae", 64, recipe] for t in ours_times["keras_ae", 64, recipe]],
+        [t / steps["reference", 64, default] for t in times_by_label["reference", 64, default]],
+        [t / steps["keras_ae", 64, recipe] for t in times_by_label["keras_ae", 64, recipe]],
     )
     # Where the rest of the matmul rate goes: the same step on more images at once.
     larger_calls, larger_steps, larger_flops = {}, {}, {}
@@ -291,8 +294,8 @@ def layer_rates(sizes: dict) -> list[dict]:
     first = True
     for network in (model.encoder, model.decoder):
         for layer in network.layers:
-            counts = forward_multiply_adds(keras.Sequential([layer])) if layer.weights else []
-            if not counts:
+            count = layer_multiply_adds(layer)
+            if count is None:
                 continue
             inputs = tf.random.normal((64, *layer.input.shape[1:]))
 
@@ -313,7 +316,7 @@ def layer_rates(sizes: dict) -> list[dict]:
 
             label = f"{network.name}/{layer.name}"
             calls[label], steps[label] = call, sizes["layer_calls"]
-            flops[label] = (6.0 if not first else 4.0) * counts[0] * 64
+            flops[label] = (6.0 if not first else 4.0) * count * 64
             first = False
     rows = _timed_against_matmul(calls, steps, flops, sizes)
     for row in rows:

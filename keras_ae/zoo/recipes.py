@@ -42,6 +42,8 @@ import yaml
 
 from keras_ae.zoo.presets import PresetError
 
+#: Recipes' default ``training.steps_per_execution``.
+DEFAULT_STEPS_PER_EXECUTION = 50
 PICTURES = ("reconstructions", "traversal", "samples", "filters", "kl", "latent_map")
 _SECTIONS = ("name", "description", "model", "data", "training", "evaluation", "pictures")
 _DEFAULTS: dict[str, Any] = {
@@ -58,7 +60,7 @@ _DEFAULTS: dict[str, Any] = {
         "batch_size": 64,
         "seed": 0,
         "checkpoint_every": 1000,
-        "steps_per_execution": 50,
+        "steps_per_execution": DEFAULT_STEPS_PER_EXECUTION,
     },
     "evaluation": {
         "test_examples": 1000,

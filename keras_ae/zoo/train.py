@@ -126,7 +126,9 @@ def _resume(recipe: dict, checkpoint: Path):
     return model, state
 
 
-def _set_steps_per_execution(model, steps: int) -> None:
+def set_steps_per_execution(model, steps: int) -> None:
+    """Makes ``model.fit`` run ``steps`` optimizer steps per compiled call (retraced only if
+    that changes)."""
     # Several steps per compiled call save Keras' per-call overhead (a few percent for the
     # conv64 models, see benchmarks/training_bench.py), but Keras rounds an epoch up to whole
     # calls, so the count must divide the chunk's steps.
@@ -154,7 +156,7 @@ def fit_recipe(recipe: dict, out_dir: str | os.PathLike, verbose: int = 1):
     while done < target:
         keras.utils.set_random_seed(seed + done)
         steps = min(chunk, target - done)
-        _set_steps_per_execution(model, math.gcd(steps, per_execution))
+        set_steps_per_execution(model, math.gcd(steps, per_execution))
         started = time.perf_counter()
         data = _training_data(recipe, seed + done // chunk).repeat()
         history = model.fit(
