@@ -7,6 +7,7 @@ ensure_tensorflow_backend()
 from keras_ae.models import (  # noqa: E402
     VAE,
     Autoencoder,
+    BetaTCVAE,
     BetaVAE,
     CapacityVAE,
     ContractiveAutoencoder,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "VAE",
     "Autoencoder",
+    "BetaTCVAE",
     "BetaVAE",
     "CapacityVAE",
     "ContractiveAutoencoder",

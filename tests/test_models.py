@@ -17,6 +17,7 @@ MODELS = {
     "VAE": (keras_ae.VAE, {}),
     "BetaVAE": (keras_ae.BetaVAE, {"beta": 4.0}),
     "CapacityVAE": (keras_ae.CapacityVAE, {"gamma": 100.0, "c_max": 5.0, "c_steps": 40}),
+    "BetaTCVAE": (keras_ae.BetaTCVAE, {"beta": 6.0, "dataset_size": 640}),
 }
 
 

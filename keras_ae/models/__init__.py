@@ -4,11 +4,13 @@ from keras_ae.models.base import Autoencoder, DataError
 from keras_ae.models.contractive import ContractiveAutoencoder
 from keras_ae.models.denoising import DenoisingAutoencoder
 from keras_ae.models.sparse import KSparseAutoencoder, SparseAutoencoder
+from keras_ae.models.total_correlation import BetaTCVAE
 from keras_ae.models.vae import VAE, BetaVAE, CapacityVAE, normalised_beta
 
 __all__ = [
     "VAE",
     "Autoencoder",
+    "BetaTCVAE",
     "BetaVAE",
     "CapacityVAE",
     "ContractiveAutoencoder",

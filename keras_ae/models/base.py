@@ -17,6 +17,8 @@ from keras_ae.networks import build_decoder, build_encoder
 LIKELIHOODS = ("bernoulli", "gaussian", "squared_error")
 # Prefix of the in-graph data checks' messages, so that `fit` can tell them from other errors.
 _DATA_ERROR = "keras_ae data check: "
+# The key of the noise generator's state among the model's own saved variables.
+_NOISE_STATE = "noise_state"
 
 
 class DataError(ValueError):
@@ -160,6 +162,27 @@ class Autoencoder(keras.Model):
             config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
             config["decoder"] = keras.saving.serialize_keras_object(self.decoder)
         return config
+
+    # Keras saves a model's variables but not its SeedGenerator's state, so a reloaded model
+    # would draw its training noise (VAE samples, corruption) from the start again; saved with
+    # the weights, resumed training draws exactly what an uninterrupted run would have drawn.
+    def save_own_variables(self, store) -> None:
+        super().save_own_variables(store)
+        store[_NOISE_STATE] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store) -> None:
+        own = self._trainable_variables + self._non_trainable_variables
+        numbered = [key for key in store.keys() if key != _NOISE_STATE]
+        if len(numbered) != len(own):
+            raise ValueError(
+                f"{type(self).__name__} expected {len(own)} variables of its own, but the "
+                f"weights file holds {len(numbered)}."
+            )
+        for index, variable in enumerate(own):
+            variable.assign(store[str(index)])
+        # Files written before the state was saved lack it; the generator then starts afresh.
+        if _NOISE_STATE in store.keys():
+            self.seed_generator.state.assign(store[_NOISE_STATE])
 
     @classmethod
     def from_config(cls, config: dict):

@@ -45,8 +45,12 @@ class VAE(Autoencoder):
         """The reparameterisation noise eps ~ N(0, I) (a hook: tests hold it fixed)."""
         return keras.random.normal(shape, seed=self.seed_generator)
 
-    def kl_regulariser(self, kl: tf.Tensor) -> dict:
-        """The weighted KL and any terms it adds; ``kl`` is the batch-mean total KL."""
+    def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
+        """The penalty on the latents (``"penalty"``) and any terms it reports.
+
+        ``z``, ``mean`` and ``log_var`` are ``(batch, latent_dim)``: the sampled codes and their
+        posteriors; ``kl`` is the batch-mean total KL. The VAE's penalty is ``beta * kl``.
+        """
         return {"penalty": self.beta * kl}
 
     def loss_terms(self, x: tf.Tensor, training: bool = False) -> dict:
@@ -54,7 +58,7 @@ class VAE(Autoencoder):
         z = mean + tf.exp(0.5 * log_var) * self.sample_noise(tf.shape(mean))
         terms = self.reconstruction_terms(x, z, training)
         terms["kl"] = tf.reduce_mean(tf.reduce_sum(losses.gaussian_kl(mean, log_var), axis=1))
-        regulariser = self.kl_regulariser(terms["kl"])
+        regulariser = self.latent_regulariser(z, mean, log_var, terms["kl"])
         terms["loss"] = terms["loss"] + regulariser.pop("penalty")
         terms.update(regulariser)
         variance_of_mean = tf.math.reduce_variance(mean, axis=0)
@@ -112,6 +116,6 @@ class CapacityVAE(VAE):
         config.pop("beta")
         return {**config, "gamma": self.gamma, "c_max": self.c_max, "c_steps": self.c_steps}
 
-    def kl_regulariser(self, kl: tf.Tensor) -> dict:
+    def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
         capacity = losses.capacity_schedule(self.trained_steps, self.c_max, self.c_steps)
         return {"penalty": losses.capacity_penalty(kl, capacity, self.gamma), "capacity": capacity}
