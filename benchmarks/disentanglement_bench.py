@@ -86,10 +86,8 @@ def train_briefly(model, data, steps: int, seed: int) -> float:
 def compare_dci_boosting(data, represent, seed: int) -> None:
     """Fits DCI's trees with disentanglement_lib's settings and ours on the same codes."""
     random_state = np.random.RandomState(seed)
-    train_codes, train_factors = disentanglement._sample_codes(
-        data, represent, 10_000, random_state
-    )
-    test_codes, test_factors = disentanglement._sample_codes(data, represent, 5_000, random_state)
+    train_codes, train_factors = disentanglement.sample_codes(data, represent, 10_000, random_state)
+    test_codes, test_factors = disentanglement.sample_codes(data, represent, 5_000, random_state)
     print("\nDCI's trees on the same codes (10,000 train / 5,000 test):")
     print(f"{'settings':<10} {'seconds':>8} {'disent.':>8} {'complete':>8} {'test acc':>8}")
     for name, boosting in (

@@ -28,20 +28,25 @@ import tensorflow as tf
 
 from keras_ae import models
 from keras_ae.zoo import recipes
+from keras_ae.zoo import registry as zoo_registry
 from keras_ae.zoo.train import set_steps_per_execution
 
 ZOO_CONFIGS = Path(__file__).resolve().parent.parent / "zoo_configs"
-#: Each model class at its canonical input shape: the zoo recipe that trains it.
-CANONICAL_RECIPES = {
-    "Autoencoder": "ae_mnist",
-    "DenoisingAutoencoder": "dae_mnist",
-    "SparseAutoencoder": "sparse_ae_mnist",
-    "KSparseAutoencoder": "ksparse_ae_mnist",
-    "ContractiveAutoencoder": "cae_mnist",
-    "VAE": "vae_mnist",
-    "BetaVAE": "beta_vae_dsprites",
-    "CapacityVAE": "capacity_vae_dsprites",
-}
+
+
+def canonical_recipes() -> dict[str, str]:
+    """Each registered model class with a bundled preset, at its canonical input shape: the
+    first zoo recipe (in the preset registry's order) that trains it."""
+    found = {}
+    for name in zoo_registry.PRESETS:
+        path = ZOO_CONFIGS / f"{name}.yaml"
+        if zoo_registry.bundled_directory(name) is None or not path.is_file():
+            continue
+        class_name = recipes.load_recipe(path).model_class
+        found.setdefault(class_name, name)
+    return {name: found[name] for name in models.model_classes() if name in found}
+
+
 RECIPE_STEPS_PER_EXECUTION = recipes.DEFAULT_STEPS_PER_EXECUTION
 
 
@@ -171,14 +176,14 @@ def build_from_recipe(name: str) -> tuple[keras.Model, int]:
     """The recipe's model (compiled with its optimizer) and its batch size."""
     recipe = recipes.load_recipe(ZOO_CONFIGS / f"{name}.yaml")
     keras.utils.set_random_seed(0)
-    return recipes.build_model(recipe), int(recipe["training"]["batch_size"])
+    return recipe.build_model(), recipe.training.batch_size
 
 
 def throughput(sizes: dict) -> list[dict]:
     """Images/s of each model class at its recipe's shape and batch size, at Keras' default
     spe (1) and the recipes' (50): medians over interleaved rounds, and the best round."""
     rows = []
-    for class_name, recipe_name in CANONICAL_RECIPES.items():
+    for class_name, recipe_name in canonical_recipes().items():
         if sizes["classes"] and class_name not in sizes["classes"]:
             continue
         calls, steps = {}, {}
@@ -329,7 +334,7 @@ def contractive_cost(sizes: dict) -> list[dict]:
     """Seconds per step of the cae_mnist network with each Jacobian method, over the plain
     Autoencoder with the same network, at the recipe's spe."""
     spe = sizes["spe"][1]
-    plain_recipe = recipes.load_recipe(ZOO_CONFIGS / "cae_mnist.yaml")["model"]
+    plain_recipe = recipes.load_recipe(ZOO_CONFIGS / "cae_mnist.yaml").model_arguments
     plain_arguments = {
         key: value
         for key, value in plain_recipe.items()

@@ -1,4 +1,5 @@
-"""The ``keras-ae`` command: list, show, train, eval, publish and demo presets.
+"""The ``keras-ae`` command: list presets and model classes; show, train, eval, publish and
+demo presets.
 
 A bad argument, an unknown preset or a broken file ends with a one-line error and exit code 2.
 """
@@ -18,10 +19,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _metadata_of(name_or_uri: str) -> tuple[dict, Path]:
     """A preset's metadata.json and directory (downloaded first for an ``hf://`` handle)."""
-    from keras_ae.zoo import presets, resolve
+    from keras_ae.zoo import preset_directory, resolve
 
     directory, _, _ = resolve(name_or_uri)
-    return json.loads((directory / presets.METADATA_FILE).read_text()), directory
+    return json.loads((directory / preset_directory.METADATA_FILE).read_text()), directory
 
 
 def command_list(args) -> int:
@@ -44,17 +45,42 @@ def command_list(args) -> int:
     return 0
 
 
+def command_models(args) -> int:
+    from keras_ae.models import model_classes, model_info
+
+    rows = [("class", "what it can do")]
+    for name, cls in model_classes().items():
+        info = model_info(cls)
+        abilities = [
+            label
+            for label, present in (
+                ("posterior", info.has_posterior),
+                ("sample", info.can_sample),
+                ("canvas", info.sequential_canvas),
+                ("discrete codes", info.discrete_codes),
+            )
+            if present
+        ]
+        rows.append((name, ", ".join(["encode", "decode", *abilities])))
+    width = max(len(row[0]) for row in rows)
+    for row in rows:
+        print(f"{row[0]:<{width}}  {row[1]}")
+    return 0
+
+
 def command_show(args) -> int:
-    from keras_ae.zoo import open_preset, presets, train
+    from keras_ae.zoo import open_preset, preset_directory
+    from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
+    from keras_ae.zoo.pictures import draw_pictures
 
     model, metadata, path = open_preset(args.model, compile=False)
-    if (path / presets.CARD_FILE).is_file():
-        print((path / presets.CARD_FILE).read_text())
+    if (path / preset_directory.CARD_FILE).is_file():
+        print((path / preset_directory.CARD_FILE).read_text())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    recipe = train.evaluation_recipe(metadata.get("recipe"), examples=1000)
-    recipe["evaluation"]["probes"] = False  # the pictures need test images only
-    drawn = train.draw_pictures(model, recipe, train.held_out_data(recipe), out)
+    # The pictures need test images only.
+    recipe = evaluation_recipe(metadata.get("recipe"), examples=1000, probes=False)
+    drawn = draw_pictures(model, recipe, held_out_data(recipe), out)
     for name in sorted(drawn):
         print(f"wrote {out / name}")
     return 0
@@ -72,11 +98,13 @@ def command_train(args) -> int:
 
 def command_eval(args) -> int:
     from keras_ae.evaluation import write_metrics
-    from keras_ae.zoo import open_preset, train
+    from keras_ae.zoo import open_preset
+    from keras_ae.zoo.evaluation_run import evaluate
+    from keras_ae.zoo.held_out import evaluation_recipe
 
     model, metadata, _ = open_preset(args.model, compile=False)
-    recipe = train.evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
-    metrics = train.evaluate(model, recipe)
+    recipe = evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
+    metrics = evaluate(model, recipe)
     path = write_metrics(metrics, args.out)
     print(f"wrote {path}")
     return 0
@@ -106,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="the presets, their status and headline metrics")
     listing.set_defaults(run=command_list)
+
+    listing_models = commands.add_parser(
+        "models", help="the model classes recipes can name, and what each can do"
+    )
+    listing_models.set_defaults(run=command_models)
 
     show = commands.add_parser("show", help="print a preset's model card and draw its pictures")
     show.add_argument("model", help="a registered name, hf://org/repo[@rev] or a preset directory")

@@ -65,27 +65,19 @@ def run_demo(
     name: str = "beta_vae_dsprites", out: str | os.PathLike = "out", *, transfer: bool = True
 ) -> dict[str, Path]:
     """Runs the demo on preset ``name``; returns the pictures written to ``out``."""
-    from keras_ae import plotting
-    from keras_ae.zoo import open_preset, train
+    from keras_ae.zoo import open_preset
+    from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
+    from keras_ae.zoo.pictures import draw_pictures
 
     model, metadata, _ = open_preset(name, compile=False)
     _print_card_metrics(str(name), metadata)
 
-    recipe = train.evaluation_recipe(metadata.get("recipe"), examples=500)
-    recipe["evaluation"]["probes"] = False
-    held_out = train.held_out_data(recipe)
+    recipe = evaluation_recipe(metadata.get("recipe"), examples=500, probes=False)
+    held_out = held_out_data(recipe)
     x = held_out["x_test"]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pictures = {
-        "reconstructions.png": out / "reconstructions.png",
-        "traversal.png": out / "traversal.png",
-        "traversal.gif": out / "traversal.gif",
-    }
-    shown = plotting.spread_of_examples(x)
-    plotting.reconstruction_grid(model, shown, path=pictures["reconstructions.png"])
-    plotting.latent_traversal(model, shown[0], reference=x, path=pictures["traversal.png"])
-    plotting.traversal_gif(model, shown[0], pictures["traversal.gif"], reference=x)
+    pictures = draw_pictures(
+        model, recipe.replace(pictures=("reconstructions", "traversal")), held_out, out
+    )
     squared_error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
     print(f"\nReconstruction squared error on {len(x)} held-out images: {squared_error:.2f}")
     for path in pictures.values():

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from keras_ae.evaluation.likelihood import kl_per_latent
+from keras_ae.models.registry import model_info
 
 PathLike = str | os.PathLike
 
@@ -89,7 +90,7 @@ def reconstruction_grid(model, x: np.ndarray, n: int = 10, path: PathLike | None
 def _seed_code_and_scale(model, seed_image: np.ndarray, scale, reference: np.ndarray | None):
     """The seed's code ``(latent_dim,)`` and the traversal's unit per latent."""
     seed_batch = np.asarray(seed_image, np.float32)[None]
-    if hasattr(model, "posterior"):
+    if model_info(model).has_posterior:
         mean, log_var = (t.numpy()[0] for t in model.posterior(seed_batch))
     else:
         mean, log_var = model.encode(seed_batch)[0], None
@@ -109,14 +110,20 @@ def _seed_code_and_scale(model, seed_image: np.ndarray, scale, reference: np.nda
 
 
 def traversal_order(
-    model, seed_image: np.ndarray, reference: np.ndarray | None = None, max_latents: int = 10
+    model,
+    seed_image: np.ndarray,
+    reference: np.ndarray | None = None,
+    max_latents: int = 10,
+    kl: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray | None]:
-    """The latents a traversal shows, most informative first, and their KL (VAE family, else
-    None): by KL over ``reference`` (or the seed) for the VAE family, by the code's spread over
-    ``reference`` for other models, else in index order; at most ``max_latents``."""
-    if hasattr(model, "posterior"):
-        kl_data = reference if reference is not None else np.asarray(seed_image)[None]
-        kl = kl_per_latent(model, kl_data)
+    """The latents a traversal shows, most informative first, and their KL (models with a
+    posterior, else None): by KL per latent (``kl``, else measured over ``reference`` or the
+    seed) for models with a posterior, by the code's spread over ``reference`` for the others,
+    else in index order; at most ``max_latents``."""
+    if model_info(model).has_posterior:
+        if kl is None:
+            kl_data = reference if reference is not None else np.asarray(seed_image)[None]
+            kl = kl_per_latent(model, kl_data)
         return [int(i) for i in np.argsort(-kl, kind="stable")[:max_latents]], kl
     if reference is not None:
         spread = model.encode(reference).std(axis=0)
@@ -133,6 +140,7 @@ def traversal_frames(
     reference: np.ndarray | None = None,
     latents: Sequence[int] | None = None,
     max_latents: int = 10,
+    kl: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """Decoded traversals ``(len(latents), n_steps, h, w[, 3])`` and the latents, in order.
 
@@ -142,11 +150,12 @@ def traversal_frames(
     prior's (``"prior"``, the default otherwise), or the seed's own posterior standard
     deviation (``"posterior"``, VAE family; informative latents have small posterior
     deviations, so this sweep barely changes the image). Without ``latents``, all of them;
-    for the VAE family, ordered by their KL over ``reference`` (or the seed), largest first.
+    for the VAE family, ordered by their KL (``kl``, else measured over ``reference`` or the
+    seed), largest first.
     """
     code, unit = _seed_code_and_scale(model, seed_image, scale, reference)
     if latents is None:
-        latents, _ = traversal_order(model, seed_image, reference, max_latents)
+        latents, _ = traversal_order(model, seed_image, reference, max_latents, kl)
     offsets = np.linspace(-span, span, n_steps, dtype=np.float32)
     codes = np.repeat(code[None, None], len(latents), axis=0).repeat(n_steps, axis=1)
     for row, latent in enumerate(latents):
@@ -166,9 +175,10 @@ def latent_traversal(
     latents: Sequence[int] | None = None,
     max_latents: int = 10,
     path: PathLike | None = None,
+    kl: np.ndarray | None = None,
 ) -> Figure:
     """One row per latent, sweeping it around a seed image's code (see ``traversal_frames``)."""
-    order, kl = traversal_order(model, seed_image, reference, max_latents)
+    order, kl = traversal_order(model, seed_image, reference, max_latents, kl)
     frames, order = traversal_frames(
         model, seed_image, n_steps, span, scale, reference, latents or order
     )
@@ -191,13 +201,14 @@ def traversal_gif(
     max_latents: int = 10,
     frame_ms: int = 150,
     zoom: int = 2,
+    kl: np.ndarray | None = None,
 ) -> int:
     """Writes the traversal as an animated GIF, one frame per step; every latent side by side in
     each frame. Returns the number of frames."""
     from PIL import Image
 
     frames, _ = traversal_frames(
-        model, seed_image, n_steps, span, scale, reference, latents, max_latents
+        model, seed_image, n_steps, span, scale, reference, latents, max_latents, kl
     )
     pictures = []
     for step in range(n_steps):
@@ -244,7 +255,7 @@ def latent_scatter(
 
 def sample_grid(model, n: int = 64, seed: int | None = 0, path: PathLike | None = None) -> Figure:
     """Decoded draws from the prior (VAE family), on a square-ish grid."""
-    if not hasattr(model, "sample"):
+    if not model_info(model).can_sample:
         raise ValueError(f"{type(model).__name__} has no prior to sample; use a VAE-family model.")
     samples = _as_images(model.sample(n, seed=seed))
     columns = int(np.ceil(np.sqrt(n)))

@@ -269,3 +269,33 @@ def test_disentanglement_metrics_returns_one_flat_dict(monkeypatch):
         "sap.SAP_score",
     }
     assert all(0.85 <= scores[key] <= 1.0 for key in scores if key != "factor_vae.num_active_dims")
+
+
+class SizesOnly:
+    """A ground truth that declares only ``factors_num_values`` (no ``num_factors``)."""
+
+    factors_num_values = (10,) * 10
+
+    def sample_factors(self, num, random_state):
+        return random_state.randint(10, size=(num, 10))
+
+    def sample_observations_from_factors(self, factors, random_state):
+        return np.asarray(factors, dtype=np.float64)
+
+
+def test_num_factors_is_derived_from_the_factor_sizes():
+    scores = disentanglement.disentanglement_metrics(SizesOnly(), identity, 0)
+    assert scores["factor_vae.eval_accuracy"] >= 0.9
+    assert scores["beta_vae.eval_accuracy"] >= 0.9
+
+
+def test_a_ground_truth_without_sizes_is_refused_clearly():
+    class Bare:
+        def sample_factors(self, num, random_state):
+            return random_state.randint(3, size=(num, 2))
+
+        def sample_observations_from_factors(self, factors, random_state):
+            return np.asarray(factors, dtype=np.float64)
+
+    with pytest.raises(TypeError, match="factor_sizes"):
+        disentanglement.factor_vae_score(Bare(), identity, 0)

@@ -6,18 +6,13 @@ import pytest
 import tensorflow as tf
 
 import keras_ae
+from keras_ae.models import model_info
 
 SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,))
+# Every registered model, with the small arguments its registry entry gives for tests.
 MODELS = {
-    "Autoencoder": (keras_ae.Autoencoder, {}),
-    "DenoisingAutoencoder": (keras_ae.DenoisingAutoencoder, {"corruption": "masking"}),
-    "SparseAutoencoder": (keras_ae.SparseAutoencoder, {"rho": 0.1}),
-    "KSparseAutoencoder": (keras_ae.KSparseAutoencoder, {"k": 3, "k_start": 8, "anneal_steps": 8}),
-    "ContractiveAutoencoder": (keras_ae.ContractiveAutoencoder, {"lam": 0.1}),
-    "VAE": (keras_ae.VAE, {}),
-    "BetaVAE": (keras_ae.BetaVAE, {"beta": 4.0}),
-    "CapacityVAE": (keras_ae.CapacityVAE, {"gamma": 100.0, "c_max": 5.0, "c_steps": 40}),
-    "BetaTCVAE": (keras_ae.BetaTCVAE, {"beta": 6.0, "dataset_size": 640}),
+    name: (cls, dict(model_info(cls).example_arguments))
+    for name, cls in keras_ae.models.model_classes().items()
 }
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import keras_ae
-from keras_ae.zoo import UnknownPresetError, presets, readme_table, registry, train
+from keras_ae.zoo import UnknownPresetError, preset_directory, readme_table, registry
+from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
 
 BUNDLED = [name for name in registry.PRESETS if registry.bundled_directory(name) is not None]
 MNIST_PRESETS = [
@@ -27,10 +28,11 @@ def test_bundled_preset_loads_offline_and_reproduces_its_card(name, monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = keras_ae.load(name)
     assert model.compiled
-    metadata = json.loads((registry.bundled_directory(name) / presets.METADATA_FILE).read_text())
-    recipe = train.evaluation_recipe(metadata["recipe"])
-    recipe["evaluation"]["probes"] = False
-    x = train.held_out_data(recipe)["x_test"]
+    metadata = json.loads(
+        (registry.bundled_directory(name) / preset_directory.METADATA_FILE).read_text()
+    )
+    recipe = evaluation_recipe(metadata["recipe"], probes=False)
+    x = held_out_data(recipe)["x_test"]
     error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
     assert error == pytest.approx(metadata["metrics"]["reconstruction.squared_error"], rel=0.02)
     assert metadata["trained_steps"] == int(model.trained_steps.numpy()) > 0

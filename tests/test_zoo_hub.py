@@ -223,7 +223,7 @@ def test_a_published_registered_name_resolves_to_its_hub_repository(hub, monkeyp
         "description": "A tiny VAE served by the test mirror.",
         "hf_handle": f"hf://{REPO_ID}",
         "published": True,
-        "bundled": "presets/tiny_test",
+        "bundled": "bundled/tiny_test",
     }
     monkeypatch.setitem(registry.PRESETS, "tiny_test", entry)
 

@@ -11,7 +11,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 import keras_ae
-from keras_ae.zoo import presets, registry
+from keras_ae.zoo import preset_directory, registry
 
 SHAPE = (4, 4, 1)
 PLANNED = (
@@ -105,7 +105,7 @@ def test_metadata_and_model_card(tmp_path):
     assert metadata["keras_ae_version"] == keras_ae.__version__
     assert metadata["keras_version"] == keras.__version__
     assert metadata["parameter_count"] == 340
-    assert metadata["weights_sha256"] == presets.sha256_of(directory / "model.weights.h5")
+    assert metadata["weights_sha256"] == preset_directory.sha256_of(directory / "model.weights.h5")
     assert metadata["optimizer"] is None
     assert metadata["metrics"] == metrics
     assert metadata["dataset"]["name"] == "mnist_5k"
@@ -140,7 +140,7 @@ def test_an_interrupted_save_leaves_no_partial_preset(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(presets, "_save_model_weights", interrupted)
+    monkeypatch.setattr(preset_directory, "_save_model_weights", interrupted)
     with pytest.raises(KeyboardInterrupt):
         keras_ae.save_preset(model, tmp_path / "new")
     with pytest.raises(KeyboardInterrupt):
@@ -259,7 +259,7 @@ def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x)
     monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)
     monkeypatch.setitem(registry.PRESETS["beta_vae_dsprites"], "published", True)
     model = tiny_vae()
-    keras_ae.save_preset(model, tmp_path / "presets" / "vae_mnist")
+    keras_ae.save_preset(model, tmp_path / "bundled" / "vae_mnist")
 
     assert keras_ae.list_models() == ["vae_mnist", "beta_vae_dsprites"]
     statuses = keras_ae.list_models(include_unavailable=True)

@@ -1,6 +1,5 @@
 """Training from a recipe: chunking, checkpoints and steps per execution."""
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,10 @@ from keras_ae.zoo.train import fit_recipe
 RECIPE = Path(__file__).parent / "data" / "tiny_recipe.yaml"
 
 
-def _tiny_recipe(**training) -> dict:
+def _tiny_recipe(**training) -> recipes.Recipe:
     recipe = yaml.safe_load(RECIPE.read_text())
     recipe["training"].update(training)
-    return recipes.validate(recipe)
+    return recipes.Recipe.from_dict(recipe)
 
 
 def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
@@ -24,7 +23,7 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
     runs = {}
     for per_execution in (1, 4):
         recipe = _tiny_recipe(steps=25, checkpoint_every=10, steps_per_execution=per_execution)
-        model, state = fit_recipe(copy.deepcopy(recipe), tmp_path / str(per_execution), verbose=0)
+        model, state = fit_recipe(recipe, tmp_path / str(per_execution), verbose=0)
         assert int(model.trained_steps.numpy()) == 25
         assert [entry["step"] for entry in state["history"]] == [10, 20, 25]
         runs[per_execution] = model.get_weights()
@@ -35,4 +34,4 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
 def test_steps_per_execution_does_not_block_a_resume():
     slow = _tiny_recipe(steps_per_execution=1)
     fast = _tiny_recipe(steps_per_execution=50, steps=400)
-    assert recipes.fingerprint(slow) == recipes.fingerprint(fast)
+    assert slow.fingerprint() == fast.fingerprint()

@@ -7,6 +7,7 @@ and ``evaluate_model``, which runs whatever applies to a model and writes ``metr
 >>> metrics = evaluation.evaluate_model(model, x_test, x_train=x_train, output_dir="out")
 """
 
+from keras_ae.evaluation.baselines import image_moments
 from keras_ae.evaluation.disentanglement import (
     DCI_BOOSTING,
     REFERENCE_BOOSTING,
@@ -62,6 +63,7 @@ __all__ = [
     "factor_vae_score",
     "format_table",
     "gbt_importance",
+    "image_moments",
     "importance_weighted_nll",
     "kl_per_latent",
     "log_importance_weights",

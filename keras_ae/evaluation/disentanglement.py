@@ -4,10 +4,10 @@ definitions and default sizes (Locatello et al. 2019).
 Every metric is ``metric(ground_truth_data, representation_function, random_state, **sizes)
 -> dict``:
 
-- ``ground_truth_data``: any object with disentanglement_lib's interface: ``num_factors``,
-  ``factor_sizes`` (or disentanglement_lib's ``factors_num_values``), ``sample_factors(num,
-  random_state) -> (num, num_factors)`` int and ``sample_observations_from_factors(factors,
-  random_state) -> (num, *observation_shape)``.
+- ``ground_truth_data``: any object with disentanglement_lib's interface: ``factor_sizes`` (or
+  disentanglement_lib's ``factors_num_values``), ``num_factors`` (derived from the sizes when
+  missing), ``sample_factors(num, random_state) -> (num, num_factors)`` int and
+  ``sample_observations_from_factors(factors, random_state) -> (num, *observation_shape)``.
 - ``representation_function``: observations ``(n, *observation_shape)`` -> ``(n, d)`` numpy,
   deterministic: the encoder mean, e.g. ``model.encode``. A ``FactorRepresentation`` is accepted
   too, so that several metrics share one cache of representations.
@@ -118,6 +118,21 @@ def factor_sizes_of(ground_truth_data) -> tuple[int, ...] | None:
     return None
 
 
+def num_factors_of(ground_truth_data) -> int:
+    """The number of factors: ``num_factors``, else the length of the factor sizes."""
+    declared = getattr(ground_truth_data, "num_factors", None)
+    if declared is not None:
+        return int(declared)
+    sizes = factor_sizes_of(ground_truth_data)
+    if sizes is None:
+        raise TypeError(
+            f"{type(ground_truth_data).__name__} is not a ground truth keras_ae can read: it "
+            "needs `num_factors`, `factor_sizes` or `factors_num_values`, and "
+            "`sample_factors` and `sample_observations_from_factors`."
+        )
+    return len(sizes)
+
+
 def _observations_are_deterministic(ground_truth_data) -> bool:
     """Whether the same factors give the same observations under different random states.
 
@@ -222,13 +237,13 @@ class FactorRepresentation:
         return np.concatenate(parts)
 
 
-def _factor_representation(ground_truth_data, representation_function) -> FactorRepresentation:
+def factor_representation(ground_truth_data, representation_function) -> FactorRepresentation:
     if isinstance(representation_function, FactorRepresentation):
         return representation_function
     return FactorRepresentation(ground_truth_data, representation_function)
 
 
-def _sample_codes(ground_truth_data, represent, num_points, random_state):
+def sample_codes(ground_truth_data, represent, num_points, random_state):
     """``num_points`` random factor rows ``(num_points, num_factors)`` and their codes."""
     factors = np.asarray(ground_truth_data.sample_factors(num_points, random_state))
     return represent(factors, random_state), factors
@@ -241,7 +256,7 @@ def _beta_vae_points(ground_truth_data, represent, batch_size, num_points, rando
     For point i, factor ``k_i`` takes the same value in both elements of ``batch_size`` pairs
     and the others are random; the feature is the mean over the pairs of ``|z1 - z2|``.
     """
-    num_factors = ground_truth_data.num_factors
+    num_factors = num_factors_of(ground_truth_data)
     fixed = random_state.randint(num_factors, size=num_points)
     shape = (num_points, batch_size, num_factors)
     first = np.asarray(ground_truth_data.sample_factors(num_points * batch_size, random_state))
@@ -271,7 +286,7 @@ def beta_vae_score(
     ``num_train`` points and evaluated on ``num_eval`` new ones.
     """
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
+    represent = factor_representation(ground_truth_data, representation_function)
     train_x, train_y = _beta_vae_points(
         ground_truth_data, represent, batch_size, num_train, random_state
     )
@@ -294,7 +309,7 @@ def _factor_vae_votes(
 ):
     """Votes ``(num_factors, num_active)``: how often fixing factor k made active latent j (the
     one of least variance after normalising by the global variance) the argmin."""
-    num_factors = ground_truth_data.num_factors
+    num_factors = num_factors_of(ground_truth_data)
     fixed = random_state.randint(num_factors, size=num_points)
     factors = np.asarray(ground_truth_data.sample_factors(num_points * batch_size, random_state))
     factors = factors.reshape(num_points, batch_size, num_factors).copy()
@@ -330,8 +345,8 @@ def factor_vae_score(
     no latent is active.
     """
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
-    codes, _ = _sample_codes(ground_truth_data, represent, num_variance_estimate, random_state)
+    represent = factor_representation(ground_truth_data, representation_function)
+    codes, _ = sample_codes(ground_truth_data, represent, num_variance_estimate, random_state)
     global_variances = codes.var(axis=0, ddof=1)
     active = np.sqrt(global_variances) >= prune_threshold
     if not active.any():
@@ -400,8 +415,8 @@ def mig(
     """Chen et al.'s Mutual Information Gap on ``num_train`` points, latents discretised into
     ``num_bins`` equal-width bins. Returns ``{"discrete_mig"}``."""
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
-    codes, factors = _sample_codes(ground_truth_data, represent, num_train, random_state)
+    represent = factor_representation(ground_truth_data, representation_function)
+    codes, factors = sample_codes(ground_truth_data, represent, num_train, random_state)
     return {"discrete_mig": mig_from_codes(codes, factors, num_bins)}
 
 
@@ -512,11 +527,9 @@ def dci(
     "completeness"}``; informativeness is the classifiers' mean accuracy over factors.
     """
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
-    train_codes, train_factors = _sample_codes(
-        ground_truth_data, represent, num_train, random_state
-    )
-    test_codes, test_factors = _sample_codes(ground_truth_data, represent, num_test, random_state)
+    represent = factor_representation(ground_truth_data, representation_function)
+    train_codes, train_factors = sample_codes(ground_truth_data, represent, num_train, random_state)
+    test_codes, test_factors = sample_codes(ground_truth_data, represent, num_test, random_state)
     importance, train_accuracy, test_accuracy = gbt_importance(
         train_codes, train_factors, test_codes, test_factors, random_state, boosting
     )
@@ -580,11 +593,9 @@ def sap_score(
     ``continuous_factors=False`` is the study's setting for dSprites. Returns ``{"SAP_score"}``.
     """
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
-    train_codes, train_factors = _sample_codes(
-        ground_truth_data, represent, num_train, random_state
-    )
-    test_codes, test_factors = _sample_codes(ground_truth_data, represent, num_test, random_state)
+    represent = factor_representation(ground_truth_data, representation_function)
+    train_codes, train_factors = sample_codes(ground_truth_data, represent, num_train, random_state)
+    test_codes, test_factors = sample_codes(ground_truth_data, represent, num_test, random_state)
     scores = sap_score_matrix(
         train_codes, train_factors, test_codes, test_factors, continuous_factors
     )

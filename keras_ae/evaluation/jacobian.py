@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.arrays import as_float32, map_batches
+
 
 def encoder_jacobian_norms(model, x, batch_size: int = 32) -> np.ndarray:
     """``||d embedding / d x||_F`` of each example, by ``GradientTape.batch_jacobian`` over
     batches of ``batch_size``: ``(n,)``."""
-    x = np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
 
     @tf.function(reduce_retracing=True)
     def norms(batch):
@@ -22,11 +23,7 @@ def encoder_jacobian_norms(model, x, batch_size: int = 32) -> np.ndarray:
         flat = tf.reshape(jacobian, [tf.shape(jacobian)[0], -1])
         return tf.norm(flat, axis=1)
 
-    parts = [
-        norms(tf.constant(x[start : start + batch_size])).numpy()
-        for start in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+    return map_batches(norms, as_float32(x), batch_size).astype(np.float64)
 
 
 def mean_jacobian_norm(model, x, batch_size: int = 32) -> float:

@@ -24,15 +24,21 @@ import tensorflow as tf
 from scipy.special import logsumexp
 
 from keras_ae import losses
+from keras_ae.arrays import as_float32, map_batches
+from keras_ae.models.registry import model_classes, model_info
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _posterior_models() -> list[str]:
+    return [name for name, cls in model_classes().items() if model_info(cls).has_posterior]
+
+
 def _check_vae(model, needs_density: bool) -> None:
-    if not hasattr(model, "posterior"):
+    if not model_info(model).has_posterior:
         raise TypeError(
             f"{type(model).__name__} has no posterior: likelihood measures apply to the VAE "
-            "family (VAE, BetaVAE, CapacityVAE)."
+            f"family, the models with a Gaussian posterior ({', '.join(_posterior_models())})."
         )
     if needs_density and model.likelihood == "squared_error":
         raise ValueError(
@@ -41,24 +47,11 @@ def _check_vae(model, needs_density: bool) -> None:
         )
 
 
-def _as_float32(x) -> np.ndarray:
-    return np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
-
-
 def posterior_moments(model, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The posterior mean and log-variance of each example, each ``(n, latent_dim)``."""
     _check_vae(model, needs_density=False)
-    x = _as_float32(x)
-    posterior = tf.function(lambda batch: model.posterior(batch), reduce_retracing=True)
-    means, log_vars = [], []
-    for start in range(0, len(x), batch_size):
-        mean, log_var = posterior(tf.constant(x[start : start + batch_size]))
-        means.append(mean.numpy())
-        log_vars.append(log_var.numpy())
-    if not means:
-        empty = np.zeros((0, model.latent_dim), np.float32)
-        return empty, empty
-    return np.concatenate(means), np.concatenate(log_vars)
+    posterior = tf.function(lambda batch: tuple(model.posterior(batch)), reduce_retracing=True)
+    return map_batches(posterior, as_float32(x), batch_size)
 
 
 def _log_weight_chunks(
@@ -115,7 +108,7 @@ def log_importance_weights(
     The same ``seed`` gives the same draws as ``importance_weighted_nll``.
     """
     _check_vae(model, needs_density=True)
-    x = _as_float32(x)
+    x = as_float32(x)
     weights = np.empty((len(x), num_samples))
     filled = np.zeros(len(x), np.int64)
     for examples, chunk in _log_weight_chunks(
@@ -146,7 +139,7 @@ def importance_weighted_nll(
     _check_vae(model, needs_density=True)
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
-    x = _as_float32(x)
+    x = as_float32(x)
     log_sums = np.full(len(x), -np.inf)
     for examples, chunk in _log_weight_chunks(
         model, x, num_samples, batch_size, decoder_batch_size, seed
@@ -174,7 +167,7 @@ def elbo(
     _check_vae(model, needs_density=True)
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
-    x = _as_float32(x)
+    x = as_float32(x)
     noise = np.random.RandomState(seed)
     batch_size = max(1, min(batch_size, decoder_batch_size // num_samples))
 

@@ -26,9 +26,9 @@ from sklearn.preprocessing import StandardScaler
 
 from keras_ae.evaluation.disentanglement import (
     FactorRepresentation,
-    _factor_representation,
-    _sample_codes,
     as_random_state,
+    factor_representation,
+    sample_codes,
 )
 
 CLASSIFIERS = ("logistic", "knn")
@@ -118,11 +118,9 @@ def factor_probes(
     are those of the disentanglement metrics (see ``keras_ae.evaluation.disentanglement``).
     """
     random_state = as_random_state(random_state)
-    represent = _factor_representation(ground_truth_data, representation_function)
-    train_codes, train_factors = _sample_codes(
-        ground_truth_data, represent, num_train, random_state
-    )
-    test_codes, test_factors = _sample_codes(ground_truth_data, represent, num_test, random_state)
+    represent = factor_representation(ground_truth_data, representation_function)
+    train_codes, train_factors = sample_codes(ground_truth_data, represent, num_train, random_state)
+    test_codes, test_factors = sample_codes(ground_truth_data, represent, num_test, random_state)
     names = getattr(ground_truth_data, "factor_names", None) or [
         f"factor_{index}" for index in range(train_factors.shape[1])
     ]

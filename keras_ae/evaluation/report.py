@@ -13,7 +13,8 @@ What applies:
   ``"squared_error"``, the ELBO and the importance-weighted NLL in nats (``elbo.*``,
   ``nll.*``);
 - with ground-truth data (dSprites): the five disentanglement metrics at disentanglement_lib's
-  default sizes and per-factor probes (``beta_vae.*``, ..., ``factor_probe.*``).
+  default sizes and per-factor probes (``beta_vae.*``, ..., ``factor_probe.*``), and the same
+  five for the image-moments baseline (``baseline.image_moments.*``, see ``baselines.py``).
 """
 
 from __future__ import annotations
@@ -26,18 +27,20 @@ from pathlib import Path
 import numpy as np
 
 from keras_ae.evaluation import likelihood, probes, reconstruction
+from keras_ae.evaluation.baselines import image_moments
 from keras_ae.evaluation.disentanglement import (
     FactorRepresentation,
     as_random_state,
     disentanglement_metrics,
 )
 from keras_ae.evaluation.jacobian import mean_jacobian_norm
+from keras_ae.models.registry import model_info
 
 METRICS_FILENAME = "metrics.json"
 
 
 def _is_vae(model) -> bool:
-    return hasattr(model, "posterior")
+    return model_info(model).has_posterior
 
 
 def evaluate_model(
@@ -109,6 +112,9 @@ def evaluate_model(
     if ground_truth_data is not None:
         represent = FactorRepresentation(ground_truth_data, model.encode)
         metrics.update(disentanglement_metrics(ground_truth_data, represent, seed))
+        # The reference row: six hand-made image moments, scored on the same samples.
+        baseline = disentanglement_metrics(ground_truth_data, image_moments, seed)
+        add("baseline.image_moments", baseline)
         add("factor_probe", probes.factor_probes(ground_truth_data, represent, seed))
 
     if verbose:

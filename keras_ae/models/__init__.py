@@ -1,22 +1,35 @@
-"""The autoencoder family, one module per model family."""
+"""The autoencoder family, one module per model family.
 
-from keras_ae.models.base import Autoencoder, DataError
-from keras_ae.models.contractive import ContractiveAutoencoder
-from keras_ae.models.denoising import DenoisingAutoencoder
-from keras_ae.models.sparse import KSparseAutoencoder, SparseAutoencoder
-from keras_ae.models.total_correlation import BetaTCVAE
-from keras_ae.models.vae import VAE, BetaVAE, CapacityVAE, normalised_beta
+Every module of this package is imported here, so each model class registers itself
+(``keras_ae.models.registry``); the public names are read from the registry, so a new model
+needs no edit here.
+"""
+
+import importlib
+import pkgutil
+
+from keras_ae.models.base import DataError
+from keras_ae.models.registry import (
+    ModelInfo,
+    get_model_class,
+    model_classes,
+    model_info,
+    register_model,
+)
+from keras_ae.models.vae import normalised_beta
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+globals().update(model_classes())
 
 __all__ = [
-    "VAE",
-    "Autoencoder",
-    "BetaTCVAE",
-    "BetaVAE",
-    "CapacityVAE",
-    "ContractiveAutoencoder",
+    *model_classes(),
     "DataError",
-    "DenoisingAutoencoder",
-    "KSparseAutoencoder",
-    "SparseAutoencoder",
+    "ModelInfo",
+    "get_model_class",
+    "model_classes",
+    "model_info",
     "normalised_beta",
+    "register_model",
 ]

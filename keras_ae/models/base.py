@@ -12,11 +12,15 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae.arrays import as_float32, map_batches
+from keras_ae.models.registry import register_model
 from keras_ae.networks import build_decoder, build_encoder
 
 LIKELIHOODS = ("bernoulli", "gaussian", "squared_error")
 # Prefix of the in-graph data checks' messages, so that `fit` can tell them from other errors.
 _DATA_ERROR = "keras_ae data check: "
+#: The linear-probe metrics (``keras_ae.evaluation.probes``): the embedding against raw pixels.
+LINEAR_PROBES = ("probe.embedding.logistic", "probe.pixels.logistic")
 # The key of the noise generator's state among the model's own saved variables.
 _NOISE_STATE = "noise_state"
 
@@ -29,6 +33,14 @@ def _as_tuple(shape) -> tuple[int, ...] | None:
     return None if shape is None else tuple(int(d) for d in shape)
 
 
+@register_model(
+    headline_metrics=(
+        "pca.squared_error",
+        "corrupted_input.squared_error",
+        "probe.embedding.logistic",
+        "probe.pixels.logistic",
+    )
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class Autoencoder(keras.Model):
     """A plain autoencoder, and the base of every model in keras-ae.
@@ -341,21 +353,14 @@ class Autoencoder(keras.Model):
 
     def _batched(self, name: str, function: Callable, x, expected: tuple, batch_size: int):
         """Runs a compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out."""
-        x = np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
+        x = as_float32(x)
         if x.shape[1:] != expected:
             raise DataError(
                 f"Expected an array of shape (n, {', '.join(map(str, expected))}), got {x.shape}."
             )
         if name not in self._inference_functions:
             self._inference_functions[name] = tf.function(function, reduce_retracing=True)
-        compiled = self._inference_functions[name]
-        outputs = [
-            compiled(tf.constant(x[start : start + batch_size])).numpy()
-            for start in range(0, len(x), batch_size)
-        ]
-        if not outputs:
-            return np.zeros((0, *compiled(tf.zeros((1, *expected))).shape[1:]), np.float32)
-        return np.concatenate(outputs)
+        return map_batches(self._inference_functions[name], x, batch_size)
 
     def encode(self, x, batch_size: int = 256) -> np.ndarray:
         """Embeds ``x`` ``(n, *data_shape)`` into ``(n, latent_dim)`` (deterministic)."""

@@ -4,7 +4,8 @@ import keras
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import LINEAR_PROBES, Autoencoder
+from keras_ae.models.registry import register_model
 
 JACOBIAN_METHODS = ("exact", "closed_form", "hutchinson")
 _SHAPE_ONLY_LAYERS = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape)
@@ -31,6 +32,10 @@ def single_sigmoid_dense(encoder: keras.Model) -> keras.layers.Dense:
     return dense[0]
 
 
+@register_model(
+    headline_metrics=LINEAR_PROBES,
+    example_arguments={"lam": 0.1},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class ContractiveAutoencoder(Autoencoder):
     """An autoencoder with the penalty ``lam * ||dh/dx||_F^2`` per example, batch-averaged.

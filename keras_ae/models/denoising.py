@@ -5,8 +5,17 @@ import tensorflow as tf
 
 from keras_ae.corruption import CORRUPTIONS, corrupt
 from keras_ae.models.base import Autoencoder
+from keras_ae.models.registry import register_model
 
 
+@register_model(
+    headline_metrics=(
+        "corrupted_input.squared_error",
+        "probe.embedding.logistic",
+        "probe.pixels.logistic",
+    ),
+    example_arguments={"corruption": "masking"},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class DenoisingAutoencoder(Autoencoder):
     """An autoencoder trained on corrupted inputs, its loss measured against the clean input.

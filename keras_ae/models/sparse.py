@@ -4,9 +4,14 @@ import keras
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import LINEAR_PROBES, Autoencoder
+from keras_ae.models.registry import register_model
 
 
+@register_model(
+    headline_metrics=("code.mean_activation", *LINEAR_PROBES),
+    example_arguments={"rho": 0.1},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class SparseAutoencoder(Autoencoder):
     """An autoencoder whose sigmoid code units are pushed to a mean activation ``rho``.
@@ -48,6 +53,14 @@ def keep_top_k(code: tf.Tensor, k) -> tf.Tensor:
     return code * tf.stop_gradient(mask)
 
 
+@register_model(
+    headline_metrics=(
+        "code.nonzero_per_example",
+        "probe.embedding.logistic",
+        "probe.pixels.logistic",
+    ),
+    example_arguments={"k": 3, "k_start": 8, "anneal_steps": 8},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class KSparseAutoencoder(Autoencoder):
     """A linear code of which only the ``k`` largest units are kept (Makhzani & Frey).

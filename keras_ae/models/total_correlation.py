@@ -7,12 +7,14 @@ import keras
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae.models.registry import register_model
 from keras_ae.models.vae import VAE
 
 #: dSprites' size, the default ``dataset_size`` of the minibatch-weighted estimate.
 DSPRITES_SIZE = 737_280
 
 
+@register_model(example_arguments={"beta": 6.0, "dataset_size": 640})
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BetaTCVAE(VAE):
     """beta-TCVAE: ``reconstruction + alpha * MI + beta * TC + gamma * dimension-wise KL``.

@@ -7,8 +7,21 @@ import tensorflow as tf
 
 from keras_ae import losses
 from keras_ae.models.base import Autoencoder
+from keras_ae.models.registry import register_model
 
 
+@register_model(
+    has_posterior=True,
+    can_sample=True,
+    headline_metrics=(
+        "elbo.elbo",
+        "nll.importance_weighted",
+        "active_units",
+        "factor_vae.eval_accuracy",
+        "mig.discrete_mig",
+        "beta_vae.eval_accuracy",
+    ),
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class VAE(Autoencoder):
     """A variational autoencoder with a diagonal Gaussian posterior and a N(0, I) prior.
@@ -74,6 +87,7 @@ class VAE(Autoencoder):
         return self.decode(z, batch_size=batch_size)
 
 
+@register_model(example_arguments={"beta": 4.0})
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BetaVAE(VAE):
     """beta-VAE (Higgins et al. 2017): a VAE with ``beta`` (default 4) weighting the KL.
@@ -91,6 +105,7 @@ def normalised_beta(beta: float, latent_dim: int, n_pixels: int) -> float:
     return beta * latent_dim / n_pixels
 
 
+@register_model(example_arguments={"gamma": 100.0, "c_max": 5.0, "c_steps": 40})
 @keras.saving.register_keras_serializable(package="keras_ae")
 class CapacityVAE(VAE):
     """Capacity-controlled beta-VAE (Burgess et al. 2017): ``reconstruction + gamma * |kl - C|``.

@@ -5,7 +5,15 @@ import os
 from pathlib import Path
 
 from keras_ae.models.base import Autoencoder
-from keras_ae.zoo import hub, presets, registry
+from keras_ae.zoo import hub, preset_directory, registry
+from keras_ae.zoo.errors import (
+    ChecksumError,
+    IncompatibleVersionError,
+    MissingFileError,
+    PresetError,
+    UnknownPresetError,
+    UnregisteredClassError,
+)
 from keras_ae.zoo.hub import (
     HubError,
     NotCachedError,
@@ -13,15 +21,7 @@ from keras_ae.zoo.hub import (
     UnknownRevisionError,
     publish,
 )
-from keras_ae.zoo.presets import (
-    ChecksumError,
-    IncompatibleVersionError,
-    MissingFileError,
-    PresetError,
-    UnknownPresetError,
-    UnregisteredClassError,
-    save_preset,
-)
+from keras_ae.zoo.preset_directory import save_preset
 from keras_ae.zoo.registry import list_models
 
 __all__ = [
@@ -110,10 +110,10 @@ def open_preset(
     """``load``, resolving the preset once: the model, its ``metadata.json`` and its local
     directory (which holds the model card and pictures)."""
     directory, source, downloaded = resolve(name_or_uri, revision)
-    model = presets.load_directory(
+    model = preset_directory.load_directory(
         directory, compile=compile, source=source, discard_bad_weights=downloaded
     )
-    metadata = json.loads((directory / presets.METADATA_FILE).read_text(encoding="utf-8"))
+    metadata = json.loads((directory / preset_directory.METADATA_FILE).read_text(encoding="utf-8"))
     return model, metadata, directory
 
 

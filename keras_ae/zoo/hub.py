@@ -15,8 +15,9 @@ import huggingface_hub
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 
-from keras_ae.zoo import presets
-from keras_ae.zoo.presets import PresetError
+from keras_ae.version import __version__
+from keras_ae.zoo import preset_directory
+from keras_ae.zoo.errors import PresetError
 
 SCHEME = "hf://"
 LIBRARY_NAME = "keras-ae"
@@ -102,7 +103,7 @@ def cache_dir() -> Path:
 def _api() -> "huggingface_hub.HfApi":
     # Looked up on the module at call time, so a test can replace huggingface_hub.HfApi.
     return huggingface_hub.HfApi(
-        endpoint=endpoint(), library_name=LIBRARY_NAME, library_version=presets.installed_version()
+        endpoint=endpoint(), library_name=LIBRARY_NAME, library_version=__version__
     )
 
 
@@ -117,9 +118,9 @@ def download(handle: HubHandle) -> Path:
             cache_dir=cache_dir(),
             endpoint=endpoint(),
             library_name=LIBRARY_NAME,
-            library_version=presets.installed_version(),
+            library_version=__version__,
             local_files_only=offline,
-            allow_patterns=list(presets.FILES_TO_LOAD),
+            allow_patterns=list(preset_directory.FILES_TO_LOAD),
         )
     except hf_errors.RevisionNotFoundError as error:
         raise _not_found(handle) from error
@@ -193,7 +194,7 @@ def publish(
     then); only the preset's own files are uploaded. Log in first (``hf auth login``) or set
     ``HF_TOKEN``.
     """
-    files = presets.validate(directory)
+    files = preset_directory.validate(directory)
     handle = parse_handle(uri)
     if handle.revision:
         raise ValueError(

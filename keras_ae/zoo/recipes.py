@@ -31,92 +31,228 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
     pictures: [reconstructions, traversal, samples, filters, kl]
 """
 
-import copy
+import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from keras_ae.zoo.presets import PresetError
+from keras_ae.zoo.errors import PresetError
 
 #: Recipes' default ``training.steps_per_execution``.
 DEFAULT_STEPS_PER_EXECUTION = 50
 PICTURES = ("reconstructions", "traversal", "samples", "filters", "kl", "latent_map")
 _SECTIONS = ("name", "description", "model", "data", "training", "evaluation", "pictures")
-_DEFAULTS: dict[str, Any] = {
-    "description": "",
-    "data": {
-        "train_split": "train",
-        "test_split": "test",
-        "binarize": None,
-        "augment": {},
-        "options": {},
-    },
-    "training": {
-        "optimizer": {"name": "adam", "learning_rate": 1e-3},
-        "batch_size": 64,
-        "seed": 0,
-        "checkpoint_every": 1000,
-        "steps_per_execution": DEFAULT_STEPS_PER_EXECUTION,
-    },
-    "evaluation": {
-        "test_examples": 1000,
-        "importance_samples": 200,
-        "ground_truth": False,
-        "probes": True,
-    },
-    "pictures": ["reconstructions", "traversal"],
-}
 
 
 class RecipeError(PresetError, ValueError):
     """A recipe is missing a field, has an unknown one, or names something that does not exist."""
 
 
-def _merged(defaults: dict, given: dict) -> dict:
-    merged = copy.deepcopy(defaults)
-    for key, value in given.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """The ``data`` section: a ``keras_ae.datasets`` name and how to read it."""
+
+    name: str
+    train_split: str = "train"
+    test_split: str = "test"
+    binarize: str | None = None
+    augment: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def validate(recipe: dict, source: str = "recipe") -> dict:
-    """The recipe with its defaults filled in; raises ``RecipeError`` saying what is wrong."""
-    if not isinstance(recipe, dict):
-        raise RecipeError(f"{source}: a recipe is a YAML mapping, got {type(recipe).__name__}.")
-    unknown = sorted(set(recipe) - set(_SECTIONS))
-    if unknown:
-        raise RecipeError(f"{source}: unknown section(s) {unknown}; expected {list(_SECTIONS)}.")
-    for required in ("name", "model", "data", "training"):
-        if required not in recipe:
-            raise RecipeError(f"{source}: the recipe has no {required!r} section.")
-    recipe = _merged(_DEFAULTS, recipe)
-    if "class" not in recipe["model"]:
-        raise RecipeError(f"{source}: model.class names the keras_ae class, e.g. 'BetaVAE'.")
-    model_class(recipe)  # raises for an unknown class
-    if "name" not in recipe["data"]:
-        raise RecipeError(f"{source}: data.name names the dataset, e.g. 'mnist_5k'.")
-    training = recipe["training"]
-    if ("steps" in training) == ("epochs" in training):
-        raise RecipeError(f"{source}: training takes exactly one of 'steps' and 'epochs'.")
-    for key in ("steps", "epochs", "batch_size", "checkpoint_every", "steps_per_execution"):
-        if key in training and (not isinstance(training[key], int) or training[key] < 1):
-            raise RecipeError(f"{source}: training.{key} must be a positive integer.")
-    unknown_pictures = sorted(set(recipe["pictures"]) - set(PICTURES))
-    if unknown_pictures:
-        raise RecipeError(
-            f"{source}: unknown picture(s) {unknown_pictures}; expected some of {list(PICTURES)}."
+@dataclasses.dataclass(frozen=True)
+class TrainingSpec:
+    """The ``training`` section; exactly one of ``steps`` and ``epochs`` is set."""
+
+    optimizer: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: {"name": "adam", "learning_rate": 1e-3}
+    )
+    batch_size: int = 64
+    steps: int | None = None
+    epochs: int | None = None
+    seed: int = 0
+    checkpoint_every: int = 1000
+    steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationSpec:
+    """The ``evaluation`` section: arguments of ``keras_ae.evaluation.evaluate_model``."""
+
+    test_examples: int = 1000
+    importance_samples: int = 200
+    ground_truth: bool = False
+    probes: bool = True
+    corruption: Mapping[str, Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A validated recipe. Build it with ``Recipe.from_dict`` or ``load_recipe``; ``to_dict``
+    gives the YAML layout back (the form recorded in a preset's metadata)."""
+
+    name: str
+    model_class: str
+    model_arguments: Mapping[str, Any]
+    data: DataSpec
+    training: TrainingSpec
+    evaluation: EvaluationSpec = dataclasses.field(default_factory=EvaluationSpec)
+    description: str = ""
+    pictures: tuple[str, ...] = ("reconstructions", "traversal")
+
+    @classmethod
+    def from_dict(cls, recipe: Mapping, source: str = "recipe") -> "Recipe":
+        """Validates a recipe in the YAML layout; raises ``RecipeError`` saying what is wrong."""
+        if not isinstance(recipe, Mapping):
+            raise RecipeError(f"{source}: a recipe is a YAML mapping, got {type(recipe).__name__}.")
+        unknown = sorted(set(recipe) - set(_SECTIONS))
+        if unknown:
+            raise RecipeError(
+                f"{source}: unknown section(s) {unknown}; expected {list(_SECTIONS)}."
+            )
+        for required in ("name", "model", "data", "training"):
+            if required not in recipe:
+                raise RecipeError(f"{source}: the recipe has no {required!r} section.")
+        model = _section(recipe, "model", source)
+        if "class" not in model:
+            raise RecipeError(f"{source}: model.class names the keras_ae class, e.g. 'BetaVAE'.")
+        _model_class_named(model["class"], source)
+        data = _section(recipe, "data", source)
+        if "name" not in data:
+            raise RecipeError(f"{source}: data.name names the dataset, e.g. 'mnist_5k'.")
+        training = _section(recipe, "training", source)
+        if ("steps" in training) == ("epochs" in training):
+            raise RecipeError(f"{source}: training takes exactly one of 'steps' and 'epochs'.")
+        for key in ("steps", "epochs", "batch_size", "checkpoint_every", "steps_per_execution"):
+            value = training.get(key, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise RecipeError(f"{source}: training.{key} must be a positive integer.")
+        pictures = recipe.get("pictures", Recipe.pictures)
+        unknown_pictures = sorted(set(pictures) - set(PICTURES))
+        if unknown_pictures:
+            raise RecipeError(
+                f"{source}: unknown picture(s) {unknown_pictures}; expected some of "
+                f"{list(PICTURES)}."
+            )
+        return cls(
+            name=str(recipe["name"]),
+            model_class=str(model["class"]),
+            model_arguments={key: value for key, value in model.items() if key != "class"},
+            data=_spec(DataSpec, data, "data", source),
+            training=_spec(TrainingSpec, training, "training", source),
+            evaluation=_spec(
+                EvaluationSpec, _section(recipe, "evaluation", source), "evaluation", source
+            ),
+            description=str(recipe.get("description") or ""),
+            pictures=tuple(pictures),
         )
-    return recipe
+
+    def to_dict(self) -> dict:
+        """The recipe in the YAML layout, every default filled in (JSON-serialisable)."""
+        training = {
+            key: value
+            for key, value in dataclasses.asdict(self.training).items()
+            if value is not None
+        }
+        evaluation = {
+            key: value
+            for key, value in dataclasses.asdict(self.evaluation).items()
+            if not (key == "corruption" and value is None)
+        }
+        return json.loads(
+            json.dumps(
+                {
+                    "name": self.name,
+                    "description": self.description,
+                    "model": {"class": self.model_class, **self.model_arguments},
+                    "data": dataclasses.asdict(self.data),
+                    "training": training,
+                    "evaluation": evaluation,
+                    "pictures": list(self.pictures),
+                }
+            )
+        )
+
+    def replace(self, **sections) -> "Recipe":
+        """A copy with some fields changed; ``data``, ``training`` and ``evaluation`` take a
+        dict of the fields to change in that section."""
+        for section in ("data", "training", "evaluation"):
+            if isinstance(sections.get(section), Mapping):
+                sections[section] = dataclasses.replace(getattr(self, section), **sections[section])
+        return dataclasses.replace(self, **sections)
+
+    @property
+    def model_cls(self) -> type:
+        """The keras_ae model class the recipe names."""
+        return _model_class_named(self.model_class, self.name)
+
+    def build_model(self):
+        """The recipe's model, constructed and compiled with its optimizer."""
+        model = self.model_cls(**self.model_arguments, seed=self.training.seed)
+        model.compile(optimizer=self.optimizer())
+        return model
+
+    def optimizer(self):
+        """The recipe's optimizer, ``{"name": "adam", "learning_rate": ...}`` style."""
+        import keras
+
+        spec = dict(self.training.optimizer)
+        name = spec.pop("name", None)
+        if name is None:
+            raise RecipeError("training.optimizer needs a 'name', e.g. {name: adam}.")
+        try:
+            return keras.optimizers.get({"class_name": name, "config": spec})
+        except (ValueError, TypeError) as error:
+            raise RecipeError(f"training.optimizer {name!r}: {error}") from None
+
+    def fingerprint(self) -> str:
+        """A short hash of what a checkpoint must agree with to be resumed: the model, the data
+        and the training settings, but not the length of training, the checkpoint interval or
+        the steps per execution (which change how fast the same steps run, not what they
+        compute)."""
+        layout = self.to_dict()
+        training = {
+            key: value
+            for key, value in layout["training"].items()
+            if key not in ("steps", "epochs", "checkpoint_every", "steps_per_execution")
+        }
+        essential = {"model": layout["model"], "data": layout["data"], "training": training}
+        text = json.dumps(essential, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_recipe(path: str | os.PathLike) -> dict:
+def _section(recipe: Mapping, key: str, source: str) -> dict:
+    value = recipe.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise RecipeError(f"{source}: {key} must be a mapping, got {type(value).__name__}.")
+    return dict(value)
+
+
+def _spec(spec_class: type, values: dict, section: str, source: str):
+    fields = {field.name for field in dataclasses.fields(spec_class)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise RecipeError(
+            f"{source}: unknown {section} field(s) {unknown}; expected some of {sorted(fields)}."
+        )
+    return spec_class(**values)
+
+
+def _model_class_named(name, source: str) -> type:
+    from keras_ae.models.registry import get_model_class
+
+    try:
+        return get_model_class(name)
+    except ValueError as error:
+        raise RecipeError(f"{source}: model.class: {error}") from None
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
     """Reads and validates a recipe YAML file."""
     path = Path(path)
     if not path.is_file():
@@ -125,54 +261,4 @@ def load_recipe(path: str | os.PathLike) -> dict:
         recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise RecipeError(f"{path} is not valid YAML: {error}") from None
-    return validate(recipe, source=str(path))
-
-
-def model_class(recipe: dict) -> type:
-    """The keras_ae model class a recipe names."""
-    import keras_ae.models
-
-    name = recipe["model"]["class"]
-    cls = getattr(keras_ae.models, str(name), None)
-    if not (isinstance(cls, type) and issubclass(cls, keras_ae.models.Autoencoder)):
-        raise RecipeError(
-            f"model.class {name!r} is not a keras_ae model; expected one of "
-            f"{[n for n in keras_ae.models.__all__ if n[0].isupper() and n != 'DataError']}."
-        )
-    return cls
-
-
-def build_model(recipe: dict):
-    """The recipe's model, constructed and compiled with its optimizer."""
-    arguments = {key: value for key, value in recipe["model"].items() if key != "class"}
-    model = model_class(recipe)(**arguments, seed=recipe["training"]["seed"])
-    model.compile(optimizer=optimizer(recipe))
-    return model
-
-
-def optimizer(recipe: dict):
-    """The recipe's optimizer, ``{"name": "adam", "learning_rate": ...}`` style."""
-    import keras
-
-    spec = dict(recipe["training"]["optimizer"])
-    name = spec.pop("name", None)
-    if name is None:
-        raise RecipeError("training.optimizer needs a 'name', e.g. {name: adam}.")
-    try:
-        return keras.optimizers.get({"class_name": name, "config": spec})
-    except (ValueError, TypeError) as error:
-        raise RecipeError(f"training.optimizer {name!r}: {error}") from None
-
-
-def fingerprint(recipe: dict) -> str:
-    """A short hash of what a checkpoint must agree with to be resumed: the model, the data and
-    the training settings, but not the length of training, the checkpoint interval or the
-    steps per execution (which change how fast the same steps run, not what they compute)."""
-    training = {
-        key: value
-        for key, value in recipe["training"].items()
-        if key not in ("steps", "epochs", "checkpoint_every", "steps_per_execution")
-    }
-    essential = {"model": recipe["model"], "data": recipe["data"], "training": training}
-    text = json.dumps(essential, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Recipe.from_dict(recipe, source=str(path))

@@ -29,7 +29,7 @@ def _entry(
         "description": description,
         "hf_handle": f"hf://{HUB_ORGANISATION}/{name}",
         "published": published,
-        "bundled": f"presets/{name}",
+        "bundled": f"bundled/{name}",
         "needs_data": needs_data,
     }
 

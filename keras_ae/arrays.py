@@ -1,0 +1,44 @@
+"""Numpy in, numpy out: converting inputs and running a compiled function over them in batches.
+
+Shared by the models' ``encode``/``decode``/``reconstruct`` and by the evaluation modules."""
+
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+
+def as_float32(x) -> np.ndarray:
+    """``x`` (numpy, a tensor or nested lists) as a float32 numpy array."""
+    return np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
+
+
+def map_batches(function: Callable, x: np.ndarray, batch_size: int):
+    """``function`` (tensors in, a tensor or a tuple of tensors out) over ``x`` in batches of
+    ``batch_size``, concatenated: numpy, or a tuple of numpy arrays.
+
+    An empty ``x`` gives empty outputs of the right trailing shapes (``function`` runs once on
+    one zero example to learn them).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if len(x) == 0:
+        probe = function(tf.zeros((1, *x.shape[1:]), tf.float32))
+        return _concatenated([_numpy(probe)], first=0)
+    parts = [
+        _numpy(function(tf.constant(x[start : start + batch_size])))
+        for start in range(0, len(x), batch_size)
+    ]
+    return _concatenated(parts)
+
+
+def _numpy(outputs):
+    if isinstance(outputs, tuple | list):
+        return tuple(output.numpy() for output in outputs)
+    return outputs.numpy()
+
+
+def _concatenated(parts: list, first: int | None = None):
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(column)[:first] for column in zip(*parts, strict=True))
+    return np.concatenate(parts)[:first]

@@ -1,0 +1,133 @@
+"""The model registry: every keras_ae model class, registered once, with what the rest of the
+package needs to know about it.
+
+Code outside ``keras_ae.models`` asks the registry what a model can do (``model_info(model)``)
+instead of probing it with ``hasattr``; the public API, recipes, the README table, the CLI, the
+benchmarks and the parametrised model tests list the classes from here.
+
+A subclass registered without a capability inherits it from its nearest registered base, so
+``BetaVAE`` needs only ``@register_model()`` to be a VAE in every respect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import keras
+
+_PACKAGE = "keras_ae"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What a registered model class can do.
+
+    Attributes:
+        cls: the class.
+        has_posterior: a Gaussian q(z|x) behind ``posterior(x) -> (mean, log_var)``, so KL per
+            latent, the ELBO and the importance-weighted NLL apply.
+        can_sample: ``sample(n, seed)`` draws new data from the model.
+        likelihoods: the likelihood kinds the class accepts (``likelihood=``).
+        sequential_canvas: the model draws an image over several steps (a canvas sequence).
+        discrete_codes: the latent code is discrete (code indices or class probabilities).
+        headline_metrics: keys of ``keras_ae.evaluation`` metrics that its presets are judged by,
+            shown after the test reconstruction error in the README and ``keras-ae list``.
+        example_arguments: small constructor arguments (beside ``input_shape``, ``latent_dim``
+            and ``hidden_units``) that exercise the class's own loss terms; tests use them.
+    """
+
+    cls: type
+    has_posterior: bool = False
+    can_sample: bool = False
+    likelihoods: tuple[str, ...] = ("bernoulli", "gaussian", "squared_error")
+    sequential_canvas: bool = False
+    discrete_codes: bool = False
+    headline_metrics: tuple[str, ...] = ()
+    example_arguments: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def name(self) -> str:
+        return self.cls.__name__
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+_CAPABILITIES = tuple(field.name for field in dataclasses.fields(ModelInfo) if field.name != "cls")
+
+
+def register_model(**capabilities):
+    """Class decorator: registers a keras_ae model class with its capabilities (see
+    ``ModelInfo``); capabilities not given are inherited from the nearest registered base.
+
+    The class must already be registered with Keras under package ``keras_ae`` (put
+    ``@keras.saving.register_keras_serializable(package="keras_ae")`` below this decorator), so
+    that presets of it load in safe mode.
+    """
+    unknown = sorted(set(capabilities) - set(_CAPABILITIES))
+    if unknown:
+        raise TypeError(f"Unknown capabilities {unknown}; expected some of {list(_CAPABILITIES)}.")
+
+    def decorate(cls: type) -> type:
+        registered_name = f"{_PACKAGE}>{cls.__name__}"
+        if keras.saving.get_registered_object(registered_name) is not cls:
+            raise TypeError(
+                f"Register {cls.__name__} with Keras first: put "
+                '@keras.saving.register_keras_serializable(package="keras_ae") below '
+                "@register_model."
+            )
+        if cls.__name__ in _REGISTRY and _REGISTRY[cls.__name__].cls is not cls:
+            raise ValueError(f"A model class named {cls.__name__} is already registered.")
+        inherited = _nearest_registered(cls.__mro__[1:])
+        values = (
+            {} if inherited is None else {name: getattr(inherited, name) for name in _CAPABILITIES}
+        )
+        values.update(capabilities)
+        values["likelihoods"] = tuple(values.get("likelihoods", ModelInfo.likelihoods))
+        values["headline_metrics"] = tuple(values.get("headline_metrics", ()))
+        values["example_arguments"] = MappingProxyType(dict(values.get("example_arguments", {})))
+        _REGISTRY[cls.__name__] = ModelInfo(cls=cls, **values)
+        return cls
+
+    return decorate
+
+
+def _nearest_registered(classes) -> ModelInfo | None:
+    for candidate in classes:
+        info = _REGISTRY.get(getattr(candidate, "__name__", None))
+        if info is not None and info.cls is candidate:
+            return info
+    return None
+
+
+def model_classes() -> dict[str, type]:
+    """Every registered model class by name, in registration order."""
+    return {name: info.cls for name, info in _REGISTRY.items()}
+
+
+def model_info(model_or_class) -> ModelInfo:
+    """The ``ModelInfo`` of a model, a model class or a registered class name.
+
+    An unregistered subclass (your own) gets its nearest registered base's capabilities.
+    """
+    if isinstance(model_or_class, str):
+        return _REGISTRY[get_model_class(model_or_class).__name__]
+    cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
+    info = _nearest_registered(cls.__mro__)
+    if info is None:
+        raise TypeError(
+            f"{cls.__name__} is not a keras_ae model; expected an instance or subclass of one of "
+            f"{list(_REGISTRY)}."
+        )
+    return info
+
+
+def get_model_class(name: str) -> type:
+    """The registered model class called ``name``; a ``ValueError`` lists the names."""
+    info = _REGISTRY.get(str(name))
+    if info is None:
+        raise ValueError(f"{name!r} is not a keras_ae model; expected one of {list(_REGISTRY)}.")
+    return info.cls

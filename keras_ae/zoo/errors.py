@@ -1,0 +1,26 @@
+"""The errors of the preset layer: each says which of name, file, checksum, class or version went
+wrong. ``hub.py`` adds the Hub's own."""
+
+
+class PresetError(Exception):
+    """A preset cannot be found, checked, loaded or published."""
+
+
+class UnknownPresetError(PresetError, LookupError):
+    """No preset answers to the name, path or handle given."""
+
+
+class MissingFileError(PresetError, FileNotFoundError):
+    """A preset directory lacks a file it needs."""
+
+
+class ChecksumError(PresetError):
+    """``model.weights.h5`` does not match the sha256 recorded in ``metadata.json``."""
+
+
+class UnregisteredClassError(PresetError):
+    """The config names a class keras_ae did not register; it is not deserialised."""
+
+
+class IncompatibleVersionError(PresetError):
+    """The preset was written by a newer keras_ae than the one installed."""

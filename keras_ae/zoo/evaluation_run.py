@@ -1,0 +1,31 @@
+"""A recipe's evaluation of a model: ``keras_ae.evaluation.evaluate_model`` on the recipe's
+held-out data, plus the corrupted-input errors the recipe asks for."""
+
+from keras_ae import evaluation
+from keras_ae.zoo.held_out import held_out_data
+from keras_ae.zoo.recipes import Recipe
+
+
+def evaluate(model, recipe: Recipe, held_out: dict | None = None, verbose: bool = True) -> dict:
+    """The recipe's evaluation of ``model`` on its held-out data (keras_ae.evaluation)."""
+    held_out = held_out or held_out_data(recipe)
+    metrics = evaluation.evaluate_model(
+        model,
+        held_out["x_test"],
+        x_train=held_out.get("x_train"),
+        y_train=held_out.get("y_train"),
+        y_test=held_out.get("y_test"),
+        ground_truth_data=held_out.get("ground_truth_data"),
+        importance_samples=int(recipe.evaluation.importance_samples),
+        random_state=0,
+        verbose=False,
+    )
+    corruption = recipe.evaluation.corruption
+    if corruption:
+        errors = evaluation.corrupted_reconstruction_errors(
+            model, held_out["x_test"], corruption["kind"], corruption["level"], seed=0
+        )
+        metrics.update({f"corrupted_input.{key}": value for key, value in errors.items()})
+    if verbose:
+        print(evaluation.format_table(metrics, title=f"{recipe.name} ({type(model).__name__})"))
+    return metrics

@@ -1,0 +1,98 @@
+"""A preset's model card (``README.md``): YAML front matter the Hugging Face Hub reads, then the
+description, usage, metrics, pictures and files."""
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import ModelCardData
+
+from keras_ae.zoo import registry
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+
+
+def _family_tag(class_name: str) -> str:
+    """``"BetaVAE"`` -> ``"beta-vae"``, ``"KSparseAutoencoder"`` -> ``"k-sparse-autoencoder"``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", class_name)
+    return words.lower()
+
+
+def _flat_metrics(metrics: Mapping, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat_metrics(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
+    """The README.md of a preset: YAML front matter for the Hub, then a description."""
+    name = metadata.get("name") or default_name
+    class_name = metadata["class_name"]
+    dataset = metadata.get("dataset")
+    dataset_name = dataset.get("name") if isinstance(dataset, Mapping) else dataset
+    metrics = _flat_metrics(metadata.get("metrics") or {})
+    card_data = ModelCardData(
+        library_name="keras",
+        tags=["keras-ae", "autoencoder", _family_tag(class_name)],
+        datasets=[str(dataset_name)] if dataset_name else None,
+        metrics=list(metrics) or None,
+    )
+    lines = [f"---\n{card_data.to_yaml()}\n---", "", f"# {name}", ""]
+    if metadata.get("description"):
+        lines += [str(metadata["description"]), ""]
+    load_line = (
+        f'model = keras_ae.load("{name}")'
+        if name in registry.PRESETS
+        else 'model = keras_ae.load("hf://<org>/<repo>")  # or the path of this directory'
+    )
+    trained_on = ""
+    if dataset_name:
+        trained_on = f" trained on {dataset_name}"
+        if isinstance(dataset, Mapping) and dataset.get("split"):
+            trained_on += f" ({dataset['split']} split)"
+    lines += [
+        f"A keras-ae `{class_name}` with {metadata['parameter_count']:,} parameters"
+        f"{trained_on}, saved with keras_ae {metadata['keras_ae_version']} and Keras "
+        f"{metadata['keras_version']}.",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import keras_ae",
+        "",
+        load_line,
+        "codes = model.encode(x)",
+        "reconstructions = model.reconstruct(x)",
+        "```",
+        "",
+    ]
+    if metrics:
+        lines += ["## Metrics", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]
+        lines += [""]
+    if metadata.get("pictures"):
+        lines += ["## Pictures", ""]
+        for picture in metadata["pictures"]:
+            lines += [f"![{Path(picture).stem}]({picture})", ""]
+    lines += [
+        "## Files",
+        "",
+        f"- `{CONFIG_FILE}`: the model's Keras config.",
+        f"- `{WEIGHTS_FILE}`: the weights (sha256 `{metadata['weights_sha256']}`).",
+        f"- `{METADATA_FILE}`: versions, training recipe, dataset and metrics.",
+        "",
+    ]
+    return "\n".join(lines)

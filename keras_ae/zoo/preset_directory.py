@@ -1,0 +1,293 @@
+"""The preset directory format: write a model as a preset, read one back.
+
+A preset is a directory laid out like a Hugging Face model repository:
+
+- ``config.json``: ``keras.saving.serialize_keras_object(model)``;
+- ``model.weights.h5``: the weights;
+- ``metadata.json``: the keras_ae and Keras versions, the parameter count, the sha256 of the
+  weights, the optimizer to recompile with, and what the caller adds (recipe, dataset, metrics);
+- ``README.md``: a Hub model card (``model_card.py``);
+- the caller's pictures (PNG or GIF), linked from the card.
+
+What is checked before a stranger's preset is built lives in ``trust.py``.
+"""
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.models.base import Autoencoder
+from keras_ae.version import __version__
+from keras_ae.zoo.errors import (
+    MissingFileError,
+    PresetError,
+    UnknownPresetError,
+    UnregisteredClassError,
+)
+from keras_ae.zoo.model_card import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, model_card
+from keras_ae.zoo.trust import (
+    check_config_classes,
+    check_version,
+    optimizer_from_metadata,
+    sha256_of,
+    verify_weights,
+)
+
+CARD_FILE = "README.md"
+#: The files ``load`` reads; the card and the pictures are for people.
+FILES_TO_LOAD = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
+
+# Plain names only: they become exact `allow_patterns` (fnmatch) when publishing, so no glob
+# characters, and no directories.
+_PICTURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(png|gif)", re.IGNORECASE)
+_RESERVED_METADATA = (
+    "keras_ae_version",
+    "keras_version",
+    "tensorflow_version",
+    "class_name",
+    "parameter_count",
+    "trained_steps",
+    "weights_sha256",
+    "optimizer",
+    "pictures",
+)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def check_files(directory: Path, names, source: str) -> None:
+    """Raises ``MissingFileError`` naming the first of ``names`` absent from ``directory``."""
+    for name in names:
+        if not (directory / name).is_file():
+            raise MissingFileError(
+                f"{source}: the preset has no {name} (looked in {directory}). A preset needs "
+                f"{', '.join(FILES_TO_LOAD)}; re-save it with keras_ae.save_preset, or download "
+                "it again."
+            )
+
+
+def _read_json(path: Path, source: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PresetError(f"{source}: {path.name} is not valid JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise PresetError(f"{source}: {path.name} must hold a JSON object.")
+    return data
+
+
+# ------------------------------------------------------------------------------------ saving
+def save_preset(
+    model: Autoencoder,
+    directory: str | os.PathLike,
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    pictures: Mapping[str, str | os.PathLike] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Writes ``model`` as a preset directory and returns its path.
+
+    ``metadata`` adds JSON-serialisable fields to ``metadata.json``; the model card reads
+    ``name``, ``description``, ``dataset`` (a name, or ``{"name", "version", "split"}``),
+    ``metrics`` (``{name: value}``) and ``recipe`` (whose ``optimizer`` is used to recompile
+    when the model is not compiled). ``pictures`` maps file names (``*.png``/``*.gif``) to files
+    that are copied into the preset and shown on the card.
+
+    The preset is written into a directory beside ``directory`` and renamed into place, so an
+    interrupted save leaves no partial preset. An existing ``directory`` is replaced only with
+    ``overwrite=True``.
+    """
+    if not isinstance(model, Autoencoder):
+        raise TypeError(
+            f"save_preset saves keras_ae models (Autoencoder and its subclasses), got "
+            f"{type(model).__name__}. Save other Keras models with model.save()."
+        )
+    metadata = dict(metadata or {})
+    clashes = sorted(set(metadata) & set(_RESERVED_METADATA))
+    if clashes:
+        raise ValueError(
+            f"metadata keys {clashes} are written by save_preset itself; rename them (the "
+            "optimizer is taken from the compiled model, or from metadata['recipe']['optimizer'])."
+        )
+    try:
+        json.dumps(metadata, default=_json_default)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"metadata must be JSON-serialisable: {error}") from None
+    pictures = _checked_pictures(pictures or {})
+
+    config = keras.saving.serialize_keras_object(model)
+    # The optimizer is recorded in metadata.json; a compile_config would make deserialisation
+    # compile the model before `load` decides whether (and how) to compile it.
+    config.pop("compile_config", None)
+    try:
+        check_config_classes(config, source=f"{type(model).__name__} model")
+    except UnregisteredClassError as error:
+        raise UnregisteredClassError(f"Cannot save this model as a preset: {error}") from None
+
+    target = Path(directory).expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target} exists and is not a directory; choose another path.")
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{target} already exists. Pass overwrite=True to replace it, or choose another "
+            "directory."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.partial"
+    staging.mkdir()
+    try:
+        _write_json(staging / CONFIG_FILE, config)
+        _save_model_weights(model, staging / WEIGHTS_FILE)
+        optimizer = model.optimizer if getattr(model, "compiled", False) else None
+        full_metadata = {
+            "keras_ae_version": __version__,
+            "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__,
+            "class_name": type(model).__name__,
+            "parameter_count": _parameter_count(model),
+            "trained_steps": int(model.trained_steps.numpy()),
+            "weights_sha256": sha256_of(staging / WEIGHTS_FILE),
+            "optimizer": None if optimizer is None else keras.optimizers.serialize(optimizer),
+            "pictures": sorted(pictures),
+            **metadata,
+        }
+        _write_json(staging / METADATA_FILE, full_metadata)
+        for name, source in pictures.items():
+            shutil.copyfile(source, staging / name)
+        (staging / CARD_FILE).write_text(
+            model_card(full_metadata, default_name=target.name), encoding="utf-8"
+        )
+        _move_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _save_model_weights(model: Autoencoder, path: Path) -> None:
+    """Writes the model's own variables only: a compiled model's ``save_weights`` would add the
+    optimizer's state (Adam's two moments triple the file), which a preset does not need."""
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.save_weights(str(path))
+
+
+def _checked_pictures(pictures: Mapping[str, str | os.PathLike]) -> dict[str, Path]:
+    checked = {}
+    for name, source in pictures.items():
+        if not _PICTURE_NAME.fullmatch(name):
+            raise ValueError(
+                f"Picture name {name!r} must be a plain .png or .gif file name (letters, digits, "
+                "'_', '-', '.'), e.g. 'reconstructions.png'."
+            )
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"Picture {name!r}: no file at {source}.")
+        checked[name] = Path(source)
+    return checked
+
+
+def _parameter_count(model: Autoencoder) -> int:
+    # model.count_params() would also count the metric trackers, the step counter and the seed
+    # state; the trainable weights are the network's parameters.
+    return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    previous = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+    os.rename(target, previous)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(previous, target)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------- loading
+def read_checked_metadata(directory: Path, source: str, discard_bad_weights: bool) -> dict:
+    """Checks the files, the version and the weights' checksum; returns the metadata."""
+    check_files(directory, FILES_TO_LOAD, source)
+    metadata = _read_json(directory / METADATA_FILE, source)
+    check_version(metadata, source)
+    verify_weights(directory, metadata, source, discard=discard_bad_weights)
+    return metadata
+
+
+def load_directory(
+    directory: str | os.PathLike,
+    compile: bool = True,
+    *,
+    source: str | None = None,
+    discard_bad_weights: bool = False,
+) -> Autoencoder:
+    """Loads the preset in ``directory``: checked, deserialised in safe mode, weights loaded,
+    and compiled with its optimizer unless ``compile=False``.
+
+    ``source`` names the preset in error messages (a name or ``hf://`` handle); with
+    ``discard_bad_weights``, weights failing the checksum are deleted (see ``verify_weights``).
+    """
+    directory = Path(directory)
+    source = source or str(directory)
+    metadata = read_checked_metadata(directory, source, discard_bad_weights)
+    config = _read_json(directory / CONFIG_FILE, source)
+    config.pop("compile_config", None)
+    check_config_classes(config, source)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as error:
+        raise PresetError(
+            f"{source}: config.json could not be turned into a model ({type(error).__name__}: "
+            f"{error}). Was it written by keras_ae.save_preset?"
+        ) from error
+    try:
+        model.load_weights(str(directory / WEIGHTS_FILE))
+    except (ValueError, OSError) as error:
+        raise PresetError(
+            f"{source}: {WEIGHTS_FILE} does not fit the model described by config.json "
+            f"({error}). The two files come from different models; re-save the preset."
+        ) from error
+    if compile:
+        model.compile(optimizer=optimizer_from_metadata(metadata, source))
+    return model
+
+
+def validate(directory: str | os.PathLike) -> list[str]:
+    """Checks a preset directory before publishing; returns the names of its files."""
+    directory = Path(directory)
+    source = str(directory)
+    if not directory.is_dir():
+        raise UnknownPresetError(f"{directory} is not a directory; pass a preset directory.")
+    metadata = read_checked_metadata(directory, source, discard_bad_weights=False)
+    pictures = list(metadata.get("pictures") or [])
+    check_files(directory, [CARD_FILE, *pictures], source)
+    check_config_classes(_read_json(directory / CONFIG_FILE, source), source)
+    if not (directory / CARD_FILE).read_text(encoding="utf-8").startswith("---\n"):
+        raise PresetError(
+            f"{source}: {CARD_FILE} has no YAML front matter, so the Hub will not recognise it "
+            "as a model card. Re-save the preset with keras_ae.save_preset."
+        )
+    return [*FILES_TO_LOAD, CARD_FILE, *pictures]

@@ -1,0 +1,197 @@
+"""The trust boundary: what keras_ae checks before it builds anything from a preset's files.
+
+A preset may come from a stranger. Before a model is constructed, its ``metadata.json`` must come
+from a keras_ae no newer than the installed one, ``model.weights.h5`` must match the recorded
+sha256, every class in ``config.json`` must be a built-in Keras object or one keras_ae
+registered, and the optimizer to recompile with must be one of Keras' own.
+"""
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import keras
+
+from keras_ae.models.base import Autoencoder
+from keras_ae.version import __version__
+from keras_ae.zoo.errors import (
+    ChecksumError,
+    IncompatibleVersionError,
+    PresetError,
+    UnregisteredClassError,
+)
+
+WEIGHTS_FILE = "model.weights.h5"
+_PACKAGE = "keras_ae"
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", str(version))
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def check_version(metadata: Mapping, source: str) -> None:
+    """Refuses a preset written by a keras_ae newer (major.minor) than the installed one."""
+    written_by = metadata.get("keras_ae_version")
+    if written_by is None or _major_minor(written_by) is None:
+        raise PresetError(
+            f"{source}: metadata.json has no valid keras_ae_version ({written_by!r}), so it was "
+            "not written by keras_ae.save_preset."
+        )
+    installed = __version__
+    if _major_minor(written_by) > _major_minor(installed):
+        raise IncompatibleVersionError(
+            f"{source} was written by keras_ae {written_by}, newer than the installed keras_ae "
+            f"{installed}; its format may have changed. Upgrade: pip install -U keras-ae"
+        )
+
+
+def verify_weights(directory: Path, metadata: Mapping, source: str, discard: bool) -> None:
+    """Raises ``ChecksumError`` unless the weights match ``metadata["weights_sha256"]``.
+
+    With ``discard`` (a downloaded copy in the Hugging Face cache), the bad file is deleted so
+    that the next load downloads it again.
+    """
+    expected = metadata.get("weights_sha256")
+    if not expected:
+        raise PresetError(
+            f"{source}: metadata.json has no weights_sha256, so the weights cannot be verified. "
+            "Re-save the preset with keras_ae.save_preset."
+        )
+    weights = directory / WEIGHTS_FILE
+    actual = sha256_of(weights)
+    if actual == expected:
+        return
+    message = (
+        f"{source}: refused {weights}: its sha256 is {actual}, but metadata.json records "
+        f"{expected}. The file is corrupt or was changed after the preset was saved."
+    )
+    if discard:
+        _remove_cached_file(weights)
+        raise ChecksumError(
+            f"{message} The corrupt cached copy was deleted; load again to download it afresh. "
+            "If this happens again, the file on the Hub is bad: tell the preset's publisher."
+        )
+    raise ChecksumError(
+        f"{message} The file was left in place. Replace it with the original (or re-save the "
+        "preset with keras_ae.save_preset)."
+    )
+
+
+def _remove_cached_file(path: Path) -> None:
+    # In the Hugging Face cache, a snapshot file is a symlink to a blob named by its etag; both
+    # go, or the blob would be reused as is.
+    blob = path.resolve()
+    path.unlink(missing_ok=True)
+    if blob != path:
+        blob.unlink(missing_ok=True)
+
+
+def _is_keras_module(module) -> bool:
+    return isinstance(module, str) and (module == "keras" or module.startswith("keras."))
+
+
+def check_config_classes(config: Mapping, source: str = "preset") -> None:
+    """Raises ``UnregisteredClassError`` unless ``config`` deserialises into keras_ae objects.
+
+    The top-level class must be an ``Autoencoder`` registered under package ``keras_ae``;
+    nested objects (your own encoder and decoder, layers, initialisers) must be built-in Keras
+    objects or keras_ae's own. Nothing is imported or constructed.
+    """
+    registered_name = config.get("registered_name")
+    registered = (
+        keras.saving.get_registered_object(registered_name)
+        if isinstance(registered_name, str) and registered_name.startswith(f"{_PACKAGE}>")
+        else None
+    )
+    if not (isinstance(registered, type) and issubclass(registered, Autoencoder)):
+        raise UnregisteredClassError(
+            f"{source}: config.json names the model class {config.get('class_name')!r} "
+            f"(registered as {registered_name!r}, module {config.get('module')!r}), which is "
+            "not a model keras_ae registered; keras_ae loads only its own model classes. If you "
+            "trust this file, deserialise it yourself with keras.saving.deserialize_keras_object."
+        )
+    _check_nested_classes(config.get("config"), "config", source)
+
+
+def _check_nested_classes(node, where: str, source: str) -> None:
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _check_nested_classes(item, f"{where}[{index}]", source)
+        return
+    if not isinstance(node, dict):
+        return
+    if "class_name" in node:
+        class_name = node["class_name"]
+        module = node.get("module")
+        registered_name = node.get("registered_name")
+        # Markers such as "__tuple__" and "__keras_tensor__" carry no module; "__lambda__" is
+        # refused by safe_mode itself.
+        is_marker = (
+            module is None
+            and not registered_name
+            and isinstance(class_name, str)
+            and class_name.startswith("__")
+        )
+        is_own = isinstance(registered_name, str) and registered_name.startswith(f"{_PACKAGE}>")
+        if is_own and keras.saving.get_registered_object(registered_name) is None:
+            is_own = False
+        if not (is_marker or is_own or _is_keras_module(module)):
+            raise UnregisteredClassError(
+                f"{source}: config.json names the class {class_name!r} (registered as "
+                f"{registered_name!r}, module {module!r}) at {where}; keras_ae loads only "
+                "built-in Keras objects and classes keras_ae registered. If you trust this "
+                "file, deserialise it yourself with keras.saving.deserialize_keras_object."
+            )
+    for key, value in node.items():
+        _check_nested_classes(value, f"{where}.{key}", source)
+
+
+def optimizer_from_metadata(
+    metadata: Mapping, source: str = "preset"
+) -> keras.optimizers.Optimizer:
+    """The optimizer to recompile with: the one recorded at save time, else the recipe's, else
+    ``Adam()``.
+
+    A recorded optimizer is ``keras.optimizers.serialize`` output, a name (``"adam"``) or
+    ``{"name": "adam", "learning_rate": 1e-3, ...}``.
+    """
+    record = metadata.get("optimizer")
+    origin = "metadata.json's optimizer"
+    recipe = metadata.get("recipe")
+    if record is None and isinstance(recipe, Mapping):
+        record = recipe.get("optimizer")
+        origin = "metadata.json's recipe.optimizer"
+    if record is None:
+        return keras.optimizers.Adam()
+    advice = "Load with compile=False and compile the model yourself."
+    if not isinstance(record, str | Mapping):
+        raise PresetError(
+            f"{source}: {origin} must be a name or an optimizer config, got {record!r}. {advice}"
+        )
+    if isinstance(record, Mapping):
+        record = dict(record)
+        if "class_name" not in record and "name" in record:
+            record = {"class_name": record.pop("name"), "config": record}
+        if record.get("module") is not None and not _is_keras_module(record["module"]):
+            raise UnregisteredClassError(
+                f"{source}: {origin} names {record.get('class_name')!r} from module "
+                f"{record['module']!r}; only Keras' own optimizers are loaded. {advice}"
+            )
+    try:
+        return keras.optimizers.get(record)
+    except (ValueError, TypeError, KeyError) as error:
+        raise PresetError(
+            f"{source}: {origin} {record!r} is not an optimizer Keras knows ({error}). {advice}"
+        ) from None
