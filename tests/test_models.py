@@ -1,5 +1,7 @@
 """Every model of the family: fit lowers its loss, reports its terms, and round-trips."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import tensorflow as tf
 
 import keras_ae
 from keras_ae.models import model_info
+from keras_ae.zoo import preset_directory, registry
 
 SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,))
 # Every registered model, with the small arguments its registry entry gives for tests.
@@ -140,3 +143,34 @@ def test_convolutional_architectures_build_and_reconstruct(architecture):
             layer.filters for layer in model.encoder.layers if hasattr(layer, "filters")
         ]
         assert conv_filters == [32, 32, 64, 64]
+
+
+def _h5_layout(path) -> dict[str, tuple[int, ...]]:
+    import h5py
+
+    layout = {}
+    with h5py.File(path) as weights:
+        weights.visititems(
+            lambda key, item: (
+                layout.update({key: item.shape}) if isinstance(item, h5py.Dataset) else None
+            )
+        )
+    return layout
+
+
+@pytest.mark.parametrize(
+    "name",
+    [name for name in registry.PRESETS if registry.bundled_directory(name) is not None],
+)
+def test_models_without_auxiliaries_write_the_bundled_weight_layout(name, tmp_path):
+    # The bundled weights were written before models could train auxiliary networks.
+    directory = registry.bundled_directory(name)
+    config = json.loads((directory / preset_directory.CONFIG_FILE).read_text())
+    config.pop("compile_config", None)
+    model = keras.saving.deserialize_keras_object(config)
+    assert model.auxiliary_objectives() == []
+    model.save_weights(tmp_path / "model.weights.h5")
+    written = _h5_layout(tmp_path / "model.weights.h5")
+    # They also predate the saved noise state, the one key added since (and optional on load).
+    assert written.pop("vars/noise_state") == (2,)
+    assert written == _h5_layout(directory / preset_directory.WEIGHTS_FILE)

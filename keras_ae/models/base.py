@@ -1,8 +1,9 @@
 """The Autoencoder base class: networks, the one train/test step, encode/decode/reconstruct.
 
 Subclasses override ``loss_terms`` (and, where the embedding is not the raw code,
-``embedding``); everything else, including the gradient step, metric tracking, input checks and
-batched inference, lives here once.
+``embedding``; where a second network trains alongside, ``auxiliary_objectives``); everything
+else, including the gradient steps, metric tracking, input checks and batched inference, lives
+here once.
 """
 
 from collections.abc import Callable, Sequence
@@ -196,6 +197,14 @@ class Autoencoder(keras.Model):
         if _NOISE_STATE in store.keys():
             self.seed_generator.state.assign(store[_NOISE_STATE])
 
+    def compile_from_config(self, config: dict) -> None:
+        """Keras' ``compile_from_config``, but with the optimizer built on
+        ``main_trainable_variables``, as ``train_step`` applies it, so that its saved state loads.
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.optimizer is not None:
+            self.optimizer.build(self.main_trainable_variables)
+
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
@@ -252,18 +261,43 @@ class Autoencoder(keras.Model):
             tracker.update_state(terms[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
+    def auxiliary_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
+        """The networks trained alongside the model, each on a term of its own.
+
+        Each entry is ``(term name, optimizer, variables)``: ``train_step`` minimises that term
+        of ``loss_terms`` over those variables with that optimizer, and keeps them out of the
+        minimisation of ``"loss"``. None by default.
+        """
+        return []
+
+    @property
+    def main_trainable_variables(self) -> list:
+        """The trainable variables that ``"loss"`` trains: all but the auxiliary networks'."""
+        auxiliary = {id(v) for _, _, variables in self.auxiliary_objectives() for v in variables}
+        return [v for v in self.trainable_variables if id(v) not in auxiliary]
+
     def train_step(self, data):
         x = self._prepare_batch(data)
-        with tf.GradientTape() as tape:
+        objectives = [
+            ("loss", self.optimizer, self.main_trainable_variables),
+            *self.auxiliary_objectives(),
+        ]
+        # Every gradient is taken at the weights the terms were computed with; only then is any
+        # applied, so no objective sees another's update within a step.
+        with tf.GradientTape(persistent=len(objectives) > 1) as tape:
             terms = self.loss_terms(x, training=True)
             # Each replica holds a share of the global batch and the optimizer sums the
             # replicas' gradients, so dividing by the replica count gives the global batch mean.
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = terms["loss"] / replicas
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
+            scaled = [terms[name] / replicas for name, _, _ in objectives]
+        gradients = [
+            tape.gradient(scaled_term, variables)
+            for scaled_term, (_, _, variables) in zip(scaled, objectives, strict=True)
+        ]
+        for (_, optimizer, variables), term_gradients in zip(objectives, gradients, strict=True):
+            optimizer.apply_gradients(zip(term_gradients, variables, strict=True))
         # Counted only once the step's checks passed and its loss exists.
-        with tf.control_dependencies([scaled_loss]):
+        with tf.control_dependencies([scaled[0]]):
             self.trained_steps.assign_add(1)
         return self._track(terms)
 
@@ -326,6 +360,12 @@ class Autoencoder(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit``, with the data checked first (see ``check_array``)."""
         validation = kwargs.get("validation_data")
+        optimizer = getattr(self, "optimizer", None)  # absent before compile; Keras says so
+        if self.auxiliary_objectives() and optimizer is not None and not optimizer.built:
+            # Keras would build it on every trainable variable under a distribution strategy;
+            # built here on the main ones, it holds no slots for the auxiliary networks.
+            with self.distribute_strategy.scope():
+                optimizer.build(self.main_trainable_variables)
         return self._run_checked(
             lambda: super(Autoencoder, self).fit(x, y, *args, **kwargs), x, validation
         )
