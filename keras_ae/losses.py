@@ -7,6 +7,7 @@ All values are in nats.
 
 import math
 
+import keras
 import tensorflow as tf
 
 _EPSILON = 1e-7
@@ -134,3 +135,62 @@ def total_correlation_decomposition(
         log_q_z - log_q_marginals,
         log_q_marginals - log_p_z,
     )
+
+
+def permute_dims(z: tf.Tensor, seed: int | keras.random.SeedGenerator) -> tf.Tensor:
+    """Samples of ``prod_j q(z_j)`` from samples of ``q(z)`` (Kim & Mnih 2018, Algorithm 1).
+
+    Args:
+        z: ``(batch, latent_dim)`` codes, samples of ``q(z)``.
+        seed: an int or a ``keras.random.SeedGenerator`` for the permutations.
+
+    Returns:
+        ``(batch, latent_dim)``: each column of ``z`` shuffled across the batch by a permutation
+        of its own, so that every column keeps its values while the rows are broken up.
+    """
+    # Sorting uniform noise down each column gives each column an independent random permutation.
+    order = tf.argsort(keras.random.uniform(tf.shape(z), seed=seed), axis=0)
+    return tf.experimental.numpy.take_along_axis(z, order, axis=0)
+
+
+def discriminator_total_correlation(logits: tf.Tensor) -> tf.Tensor:
+    """The density-ratio estimate of the total correlation from a discriminator's logits.
+
+    Args:
+        logits: ``(batch, 2)`` logits on samples of ``q(z)``; class 0 is "from ``q(z)``",
+            class 1 "from ``prod_j q(z_j)``" (see ``discriminator_loss``).
+
+    Returns:
+        ``(batch,)`` nats: ``log D(z) / (1 - D(z)) = logits[:, 0] - logits[:, 1]``, with ``D``
+        the softmax probability of class 0. Its batch mean estimates
+        ``TC = KL(q(z) || prod_j q(z_j))`` when ``D`` is the optimal discriminator.
+    """
+    return logits[:, 0] - logits[:, 1]
+
+
+def discriminator_loss(
+    real_logits: tf.Tensor, permuted_logits: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The FactorVAE discriminator's cross-entropy and accuracy.
+
+    Args:
+        real_logits: ``(batch, 2)`` logits on samples of ``q(z)``, whose class is 0.
+        permuted_logits: ``(batch', 2)`` logits on ``permute_dims`` samples, whose class is 1.
+
+    Returns:
+        Two scalars: the mean of the two classes' mean cross-entropies, in nats, and the
+        fraction of the ``batch + batch'`` samples whose larger logit is their class's (a tie
+        counts as class 0).
+    """
+    real_labels = tf.zeros(tf.shape(real_logits)[:1], tf.int32)
+    permuted_labels = tf.ones(tf.shape(permuted_logits)[:1], tf.int32)
+    cross_entropy = 0.5 * (
+        tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(real_labels, real_logits))
+        + tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(permuted_labels, permuted_logits)
+        )
+    )
+    predictions = tf.argmax(tf.concat([real_logits, permuted_logits], axis=0), axis=1)
+    labels = tf.concat([real_labels, permuted_labels], axis=0)
+    accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int64)), tf.float32))
+    return cross_entropy, accuracy

@@ -123,3 +123,44 @@ def test_beta_tcvae_resumes_exactly(mnist_images, tmp_path):
     resumed.fit(x, batch_size=64, epochs=1, shuffle=False, verbose=0)
     for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------ FactorVAE
+def _log_softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def test_permute_dims_shuffles_each_column_on_its_own():
+    z = np.arange(512 * 4, dtype="float32").reshape(512, 4)  # every value distinct
+    permuted = losses.permute_dims(tf.constant(z), seed=keras.random.SeedGenerator(0)).numpy()
+    assert permuted.shape == z.shape
+    for column in range(4):
+        np.testing.assert_array_equal(np.sort(permuted[:, column]), z[:, column])
+    # A row of z survives only where all four permutations happen to agree.
+    original_rows = {tuple(row) for row in z}
+    assert sum(tuple(row) in original_rows for row in permuted) <= 2
+    # Each column has a permutation of its own, not one shared by all.
+    source_rows = (permuted // 4).astype(int)
+    assert len({tuple(source_rows[:, column]) for column in range(4)}) == 4
+    again = losses.permute_dims(tf.constant(z), seed=5).numpy()
+    np.testing.assert_array_equal(again, losses.permute_dims(tf.constant(z), seed=5).numpy())
+
+
+def test_discriminator_total_correlation_is_the_log_odds_of_class_zero():
+    logits = np.random.default_rng(2).normal(scale=3.0, size=(32, 2))
+    log_probabilities = _log_softmax(logits)
+    # log D / (1 - D) with D = softmax(logits)[:, 0].
+    expected = log_probabilities[:, 0] - np.log1p(-np.exp(log_probabilities[:, 0]))
+    got = losses.discriminator_total_correlation(tf.constant(logits)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_discriminator_loss_and_accuracy_match_numpy():
+    rng = np.random.default_rng(3)
+    real, permuted = rng.normal(size=(12, 2)), rng.normal(size=(7, 2))
+    expected_loss = -0.5 * (_log_softmax(real)[:, 0].mean() + _log_softmax(permuted)[:, 1].mean())
+    correct = (real[:, 0] >= real[:, 1]).sum() + (permuted[:, 1] > permuted[:, 0]).sum()
+    loss, accuracy = losses.discriminator_loss(tf.constant(real), tf.constant(permuted))
+    np.testing.assert_allclose(loss.numpy(), expected_loss, rtol=1e-10)
+    assert float(accuracy) == pytest.approx(correct / 19)
