@@ -164,3 +164,160 @@ def test_discriminator_loss_and_accuracy_match_numpy():
     loss, accuracy = losses.discriminator_loss(tf.constant(real), tf.constant(permuted))
     np.testing.assert_allclose(loss.numpy(), expected_loss, rtol=1e-10)
     assert float(accuracy) == pytest.approx(correct / 19)
+
+
+def _trained_discriminator_tc(z: np.ndarray, steps: int = 300) -> float:
+    """The TC estimate of a small discriminator trained briefly to tell z from permute_dims(z)."""
+    discriminator = keras_ae.models.total_correlation.build_discriminator(2, 2, 64)
+    optimizer = keras.optimizers.Adam(1e-3)
+    seed = keras.random.SeedGenerator(0)
+    z = tf.constant(z, tf.float32)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            cross_entropy, _ = losses.discriminator_loss(
+                discriminator(z), discriminator(losses.permute_dims(z, seed))
+            )
+        variables = discriminator.trainable_variables
+        gradients = tape.gradient(cross_entropy, variables)
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    for _ in range(steps):
+        step()
+    return float(tf.reduce_mean(losses.discriminator_total_correlation(discriminator(z))))
+
+
+def test_the_discriminator_estimate_is_larger_for_dependent_latents():
+    rng = np.random.default_rng(4)
+    first, second = rng.normal(size=(2, 512, 1))
+    # Correlation 0.995, whose true TC is -log(1 - 0.995^2) / 2 = 2.3 nats; and 0 for the other.
+    dependent = np.hstack([first, first + 0.1 * second])
+    independent = np.hstack([first, second])
+    tc_dependent = _trained_discriminator_tc(dependent)
+    tc_independent = _trained_discriminator_tc(independent)
+    assert tc_dependent > 1.0
+    assert tc_dependent > tc_independent + 1.0
+
+
+TINY_DISCRIMINATOR = dict(discriminator_layers=2, discriminator_units=32)
+
+
+def _factor_vae(**kwargs):
+    return keras_ae.FactorVAE(**SMALL, **TINY_DISCRIMINATOR, **kwargs)
+
+
+def test_factor_vae_loss_is_the_vae_loss_plus_gamma_tc(mnist_images):
+    x = tf.constant(mnist_images[0][:64])
+    noise = tf.constant(np.random.default_rng(0).normal(size=(64, 6)).astype("float32"))
+    factor = _factor_vae(gamma=35.0)
+    vae = keras_ae.VAE(**SMALL)
+    vae.encoder.set_weights(factor.encoder.get_weights())
+    vae.decoder.set_weights(factor.decoder.get_weights())
+    for model in (factor, vae):
+        model.sample_noise = lambda shape: noise
+    factor_terms, vae_terms = factor.loss_terms(x), vae.loss_terms(x)
+    np.testing.assert_allclose(
+        factor_terms["loss"] - vae_terms["loss"], 35.0 * factor_terms["tc"], rtol=1e-4, atol=1e-3
+    )
+    assert set(factor_terms) == set(factor.term_names)
+
+
+def test_only_the_tc_term_reaches_the_encoder_from_the_discriminator(mnist_images):
+    model = _factor_vae()
+    x = tf.constant(mnist_images[0][:32])
+    with tf.GradientTape(persistent=True) as tape:
+        terms = model.loss_terms(x, training=True)
+    encoder, decoder = model.encoder.trainable_variables, model.decoder.trainable_variables
+    discriminator = model.discriminator.trainable_variables
+    assert all(g is None for g in tape.gradient(terms["discriminator_loss"], encoder + decoder))
+    assert all(g is not None for g in tape.gradient(terms["discriminator_loss"], discriminator))
+    assert all(g is not None for g in tape.gradient(terms["tc"], encoder))
+    assert all(g is None for g in tape.gradient(terms["tc"], decoder))
+    # The skeleton trains "loss" on everything but the discriminator.
+    main = {id(v) for v in model.main_trainable_variables}
+    assert main == {id(v) for v in encoder + decoder}
+
+
+def _weights_of(network) -> list[np.ndarray]:
+    return [w.numpy() for w in network.weights]
+
+
+@pytest.mark.parametrize("frozen", ["vae", "discriminator"])
+def test_each_optimizer_moves_only_its_own_network(frozen, mnist_images):
+    x = mnist_images[0][:128]
+    model = _factor_vae(discriminator_learning_rate=0.0 if frozen == "discriminator" else 1e-3)
+    model.compile(optimizer=keras.optimizers.Adam(0.0 if frozen == "vae" else 1e-3))
+    vae_before = _weights_of(model.encoder) + _weights_of(model.decoder)
+    discriminator_before = _weights_of(model.discriminator)
+    model.fit(x, batch_size=32, epochs=1, verbose=0)
+    vae_after = _weights_of(model.encoder) + _weights_of(model.decoder)
+    discriminator_after = _weights_of(model.discriminator)
+    vae_moved = any(not np.array_equal(a, b) for a, b in zip(vae_before, vae_after, strict=True))
+    discriminator_moved = any(
+        not np.array_equal(a, b)
+        for a, b in zip(discriminator_before, discriminator_after, strict=True)
+    )
+    assert (vae_moved, discriminator_moved) == (frozen != "vae", frozen != "discriminator")
+    assert int(model.discriminator_optimizer.iterations.numpy()) == 4
+
+
+def test_factor_vae_round_trip_restores_the_discriminator_and_both_optimizers(
+    mnist_images, tmp_path
+):
+    x = mnist_images[0][:128]
+    model = _factor_vae(gamma=20.0, discriminator_learning_rate=3e-4)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(x, batch_size=32, epochs=1, verbose=0)
+    assert set(history.history) == set(model.term_names)
+    # The main optimizer holds no slots for the discriminator.
+    reference = keras.optimizers.Adam(1e-3)
+    reference.build(model.encoder.trainable_variables + model.decoder.trainable_variables)
+    assert len(model.optimizer.variables) == len(reference.variables)
+
+    model.save(tmp_path / "factor.keras")
+    reloaded = keras.saving.load_model(tmp_path / "factor.keras")
+    assert reloaded.get_config() == model.get_config()
+    for mine, theirs in [
+        (model.discriminator.weights, reloaded.discriminator.weights),
+        (model.optimizer.variables, reloaded.optimizer.variables),
+        (model.discriminator_optimizer.variables, reloaded.discriminator_optimizer.variables),
+    ]:
+        assert len(mine) == len(theirs)
+        for want, got in zip(mine, theirs, strict=True):
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert int(reloaded.optimizer.iterations.numpy()) == 4
+    assert int(reloaded.discriminator_optimizer.iterations.numpy()) == 4
+    assert float(reloaded.discriminator_optimizer.learning_rate.numpy()) == pytest.approx(3e-4)
+
+
+def test_factor_vae_resumes_exactly(mnist_images, tmp_path):
+    x = mnist_images[0][:256]
+
+    def fresh():
+        keras.utils.set_random_seed(7)
+        model = _factor_vae(discriminator_learning_rate=1e-3, seed=1)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        return model
+
+    straight = fresh()
+    straight.fit(x, batch_size=64, epochs=2, shuffle=False, verbose=0)
+    halves = fresh()
+    halves.fit(x, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    halves.save(tmp_path / "half.keras")
+    resumed = keras.saving.load_model(tmp_path / "half.keras")
+    resumed.fit(x, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    assert len(resumed.get_weights()) == len(straight.get_weights())
+    for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for got, want in zip(
+        resumed.discriminator_optimizer.variables,
+        straight.discriminator_optimizer.variables,
+        strict=True,
+    ):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_factor_vae_rejects_an_empty_discriminator():
+    with pytest.raises(ValueError, match="discriminator_layers"):
+        keras_ae.FactorVAE(**SMALL, discriminator_layers=0)

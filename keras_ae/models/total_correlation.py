@@ -79,3 +79,125 @@ class BetaTCVAE(VAE):
             "tc": total_correlation,
             "dimension_kl": dimension_kl,
         }
+
+
+def build_discriminator(latent_dim: int, layers: int, units: int) -> keras.Sequential:
+    """Kim & Mnih's discriminator: ``layers`` x (Dense(``units``), LeakyReLU(0.2)), then 2 logits.
+
+    Input ``(batch, latent_dim)`` codes; output ``(batch, 2)`` logits, class 0 "from ``q(z)``",
+    class 1 "from ``prod_j q(z_j)``".
+    """
+    hidden = []
+    for _ in range(layers):
+        hidden += [keras.layers.Dense(units), keras.layers.LeakyReLU(negative_slope=0.2)]
+    return keras.Sequential(
+        [keras.Input((latent_dim,)), *hidden, keras.layers.Dense(2)], name="discriminator"
+    )
+
+
+@register_model(
+    example_arguments={"gamma": 35.0, "discriminator_layers": 2, "discriminator_units": 32}
+)
+@keras.saving.register_keras_serializable(package="keras_ae")
+class FactorVAE(VAE):
+    """FactorVAE: ``reconstruction + kl + gamma * TC``, TC estimated by a discriminator.
+
+    The discriminator tells samples of ``q(z)`` (the batch's sampled codes) from samples of
+    ``prod_j q(z_j)`` (the same codes, each latent shuffled across the batch by
+    ``losses.permute_dims``), and ``TC ~= mean(logit_q - logit_permuted)`` nats per example
+    (``losses.discriminator_total_correlation``). ``"loss"`` trains the encoder and decoder only;
+    the discriminator is trained on ``"discriminator_loss"`` (``losses.discriminator_loss``) by an
+    Adam optimizer of its own, in the same step (``auxiliary_objectives``), on codes with the
+    gradient stopped.
+
+    The permuted codes come from the training batch itself, as in disentanglement_lib, rather
+    than from a second batch as in Kim & Mnih: ``fit`` hands a step one batch, and a second one
+    would halve the batch the VAE sees or hold codes over from the previous step, encoded by
+    older weights.
+
+    The discriminator's optimizer is made from the constructor arguments and built in
+    ``__init__``, so the config rebuilds it and a saved model restores its state.
+    """
+
+    term_names = (
+        "loss",
+        "reconstruction",
+        "kl",
+        "tc",
+        "discriminator_loss",
+        "discriminator_accuracy",
+        "active_units",
+    )
+
+    def __init__(
+        self,
+        *args,
+        gamma: float = 35.0,
+        discriminator_layers: int = 6,
+        discriminator_units: int = 1000,
+        discriminator_learning_rate: float = 1e-4,
+        discriminator_beta_1: float = 0.5,
+        discriminator_beta_2: float = 0.9,
+        **kwargs,
+    ):
+        # Kim & Mnih keep the KL's weight at 1; gamma alone weighs the extra TC penalty.
+        super().__init__(*args, beta=1.0, **kwargs)
+        if int(discriminator_layers) < 1 or int(discriminator_units) < 1:
+            raise ValueError(
+                "discriminator_layers and discriminator_units must be positive integers, got "
+                f"{discriminator_layers!r} and {discriminator_units!r}."
+            )
+        self.gamma = float(gamma)
+        self.discriminator_layers = int(discriminator_layers)
+        self.discriminator_units = int(discriminator_units)
+        self.discriminator_learning_rate = float(discriminator_learning_rate)
+        self.discriminator_beta_1 = float(discriminator_beta_1)
+        self.discriminator_beta_2 = float(discriminator_beta_2)
+        self.discriminator = build_discriminator(
+            self.latent_dim, self.discriminator_layers, self.discriminator_units
+        )
+        self.discriminator_optimizer = keras.optimizers.Adam(
+            learning_rate=self.discriminator_learning_rate,
+            beta_1=self.discriminator_beta_1,
+            beta_2=self.discriminator_beta_2,
+            name="discriminator_adam",
+        )
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("beta")
+        return {
+            **config,
+            "gamma": self.gamma,
+            "discriminator_layers": self.discriminator_layers,
+            "discriminator_units": self.discriminator_units,
+            "discriminator_learning_rate": self.discriminator_learning_rate,
+            "discriminator_beta_1": self.discriminator_beta_1,
+            "discriminator_beta_2": self.discriminator_beta_2,
+        }
+
+    def auxiliary_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
+        return [
+            (
+                "discriminator_loss",
+                self.discriminator_optimizer,
+                self.discriminator.trainable_variables,
+            )
+        ]
+
+    def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
+        total_correlation = tf.reduce_mean(
+            losses.discriminator_total_correlation(self.discriminator(z))
+        )
+        codes = tf.stop_gradient(z)
+        permuted = losses.permute_dims(codes, seed=self.seed_generator)
+        cross_entropy, accuracy = losses.discriminator_loss(
+            self.discriminator(codes), self.discriminator(permuted)
+        )
+        return {
+            "penalty": kl + self.gamma * total_correlation,
+            "tc": total_correlation,
+            "discriminator_loss": cross_entropy,
+            "discriminator_accuracy": accuracy,
+        }
