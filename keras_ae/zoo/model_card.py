@@ -37,6 +37,41 @@ def _format_value(value) -> str:
     return str(value)
 
 
+#: The disentanglement scores a card sets beside the image-moments baseline's, with labels.
+DISENTANGLEMENT_SCORES = {
+    "factor_vae.eval_accuracy": "FactorVAE score",
+    "mig.discrete_mig": "MIG",
+    "beta_vae.eval_accuracy": "BetaVAE score",
+    "dci.disentanglement": "DCI disentanglement",
+    "sap.SAP_score": "SAP",
+}
+BASELINE_PREFIX = "baseline.image_moments."
+
+
+def _baseline_section(metrics: Mapping[str, Any]) -> list[str]:
+    """The model's disentanglement scores beside the image-moments baseline's, when measured."""
+    rows = [
+        f"| {label} | {_format_value(metrics[key])} | "
+        f"{_format_value(metrics[BASELINE_PREFIX + key])} |"
+        for key, label in DISENTANGLEMENT_SCORES.items()
+        if key in metrics and BASELINE_PREFIX + key in metrics
+    ]
+    if not rows:
+        return []
+    return [
+        "## Disentanglement against a baseline",
+        "",
+        "The same metrics, on the same samples, for six hand-made image moments (centroid x and "
+        "y, pixel mass, three second moments; `keras_ae.evaluation.image_moments`): what a "
+        "learned representation has to beat to be called disentangled.",
+        "",
+        "| metric | this model | image moments |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
 def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     """The README.md of a preset: YAML front matter for the Hub, then a description."""
     name = metadata.get("name") or default_name
@@ -79,6 +114,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         "```",
         "",
     ]
+    lines += _baseline_section(metrics)
     if metrics:
         lines += ["## Metrics", "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]

@@ -43,7 +43,15 @@ PRESETS: dict[str, dict] = dict(
         _entry("cae_mnist", "Contractive autoencoder (Jacobian penalty) on MNIST."),
         _entry("vae_mnist", "Variational autoencoder on MNIST."),
         _entry("vae_dsprites", "Variational autoencoder (conv64) on dSprites."),
-        _entry("beta_vae_dsprites", "beta-VAE (conv64, beta=4) on dSprites, for disentanglement."),
+        _entry("beta_vae_dsprites", "beta-VAE (conv64, beta=8) on dSprites, for disentanglement."),
+        _entry(
+            "beta_tcvae_dsprites",
+            "beta-TCVAE (Chen et al.; conv64, beta=10) on dSprites, for disentanglement.",
+        ),
+        _entry(
+            "factor_vae_dsprites",
+            "FactorVAE (Kim & Mnih; conv64, gamma=35) on dSprites, for disentanglement.",
+        ),
         _entry(
             "capacity_vae_dsprites", "Capacity-controlled beta-VAE (Burgess et al.) on dSprites."
         ),
