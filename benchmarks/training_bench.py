@@ -12,8 +12,8 @@ peak) is timed in interleaved rounds, since this machine's speed drifts by 10-20
 
 ``steps_per_execution`` (spe) is the number of steps Keras runs per call of its compiled train
 function: 1 is Keras' default, 50 the recipes' default. FLOPs are the multiply-adds of the
-convolutions and matmuls, forward and backward, times two (``training_flops``); TensorFlow's own
-op-level count of the same step is printed next to it as a check.
+convolutions and matmuls, forward and backward, times two (``keras_ae.flops.training_flops``);
+TensorFlow's own op-level count of the same step is printed next to it as a check.
 """
 
 import statistics
@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import models
+from keras_ae.flops import layer_multiply_adds, tensorflow_flops, training_flops
 from keras_ae.zoo import recipes
 from keras_ae.zoo import registry as zoo_registry
 from keras_ae.zoo.train import set_steps_per_execution
@@ -96,54 +97,6 @@ class PlainBetaVAE(keras.Model):
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         return {"loss": loss}
-
-
-# ---------------------------------------------------------------------------------- counting
-def layer_multiply_adds(layer: keras.layers.Layer) -> int | None:
-    """Multiply-adds per example of a Conv2D, Conv2DTranspose or Dense layer; None for others."""
-    if isinstance(layer, keras.layers.Conv2DTranspose):
-        _, height, width, channels_in = layer.input.shape
-        kernel_h, kernel_w = layer.kernel_size
-        return height * width * channels_in * kernel_h * kernel_w * layer.filters
-    if isinstance(layer, keras.layers.Conv2D):
-        _, height, width, channels_out = layer.output.shape
-        kernel_h, kernel_w = layer.kernel_size
-        return height * width * channels_out * kernel_h * kernel_w * layer.input.shape[-1]
-    if isinstance(layer, keras.layers.Dense):
-        return int(layer.input.shape[-1]) * layer.units
-    return None
-
-
-def forward_multiply_adds(network: keras.Model) -> list[int]:
-    """Multiply-adds per example of each Conv2D, Conv2DTranspose and Dense layer, in order."""
-    counts = []
-    for layer in network.layers:
-        if isinstance(layer, keras.Model):
-            counts.extend(forward_multiply_adds(layer))
-        elif (count := layer_multiply_adds(layer)) is not None:
-            counts.append(count)
-    return counts
-
-
-def training_flops(encoder: keras.Model, decoder: keras.Model, batch_size: int) -> float:
-    """FLOPs of one training step's convolutions and matmuls: forward (2 per multiply-add),
-    the weights' gradients (2) and the inputs' gradients (2), except the first layer's, which
-    nothing needs."""
-    counts = forward_multiply_adds(encoder) + forward_multiply_adds(decoder)
-    per_example = 6 * sum(counts) - 2 * counts[0]
-    return float(per_example * batch_size)
-
-
-def tensorflow_flops(model: keras.Model, batch: tf.Tensor) -> float | None:
-    """TensorFlow's op-level FLOP count of one ``train_step`` graph (None if unavailable)."""
-    try:
-        model.optimizer.build(model.trainable_variables)
-        graph = tf.function(model.train_step).get_concrete_function(batch).graph
-        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-        options["output"] = "none"
-        return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
-    except Exception:  # the v1 profiler is optional: the count above stands without it
-        return None
 
 
 # ---------------------------------------------------------------------------------- timing
