@@ -133,6 +133,11 @@ class Recipe:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: training.{key} must be a positive integer.")
         pictures = recipe.get("pictures", Recipe.pictures)
+        if not isinstance(pictures, list | tuple):
+            raise RecipeError(
+                f"{source}: pictures is a list of picture names, some of {list(PICTURES)}; got "
+                f"{type(pictures).__name__}."
+            )
         unknown_pictures = sorted(set(pictures) - set(PICTURES))
         if unknown_pictures:
             raise RecipeError(
