@@ -122,6 +122,10 @@ class Recipe:
         if "class" not in model:
             raise RecipeError(f"{source}: model.class names the keras_ae class, e.g. 'BetaVAE'.")
         _model_class_named(model["class"], source)
+        if "seed" in model:
+            raise RecipeError(
+                f"{source}: model.seed: the model is seeded with training.seed; move it there."
+            )
         data = _section(recipe, "data", source)
         if "name" not in data:
             raise RecipeError(f"{source}: data.name names the dataset, e.g. 'mnist_5k'.")
