@@ -1,0 +1,176 @@
+"""The model registry (keras_ae.models.registry): every class registered with Keras, capabilities
+inherited from the nearest registered base, model_info on anything, and what register_model
+refuses."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+from keras.src.saving import object_registration
+
+import keras_ae
+from keras_ae.models import get_model_class, model_classes, model_info, register_model, registry
+
+
+@pytest.fixture
+def scratch_registry():
+    """Whatever a test registers, with keras_ae or with Keras, is gone after it."""
+    models = dict(registry._REGISTRY)
+    keras_objects = dict(object_registration.GLOBAL_CUSTOM_OBJECTS)
+    keras_names = dict(object_registration.GLOBAL_CUSTOM_NAMES)
+    yield
+    for store, saved in (
+        (registry._REGISTRY, models),
+        (object_registration.GLOBAL_CUSTOM_OBJECTS, keras_objects),
+        (object_registration.GLOBAL_CUSTOM_NAMES, keras_names),
+    ):
+        store.clear()
+        store.update(saved)
+
+
+def _tiny(cls, **kwargs):
+    return cls(input_shape=(6,), latent_dim=2, hidden_units=(4,), **kwargs)
+
+
+@pytest.mark.parametrize("name", model_classes())
+def test_every_model_class_is_registered_with_keras_under_keras_ae(name):
+    cls = model_classes()[name]
+    assert cls.__name__ == name
+    assert keras.saving.get_registered_name(cls) == f"keras_ae>{name}"
+    assert keras.saving.get_registered_object(f"keras_ae>{name}") is cls
+    assert get_model_class(name) is cls and getattr(keras_ae, name) is cls
+    assert model_info(name).cls is cls and model_info(name).name == name
+
+
+def test_the_built_in_classes_capabilities():
+    assert list(model_classes())[0] == "Autoencoder"
+    assert not model_info("Autoencoder").has_posterior
+    assert not model_info("DenoisingAutoencoder").can_sample
+    for name in ("VAE", "BetaVAE", "CapacityVAE", "BetaTCVAE"):
+        assert model_info(name).has_posterior and model_info(name).can_sample
+    # BetaVAE gives only its example arguments: the rest is VAE's.
+    assert model_info("BetaVAE").headline_metrics == model_info("VAE").headline_metrics
+    assert dict(model_info("BetaVAE").example_arguments) == {"beta": 4.0}
+    with pytest.raises(TypeError):
+        model_info("BetaVAE").example_arguments["beta"] = 1.0  # read-only
+
+
+def test_a_registered_subclass_inherits_and_can_override(scratch_registry):
+    @register_model(headline_metrics=("kl.total",), likelihoods=["bernoulli"])
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class ScratchVAE(keras_ae.BetaVAE):
+        pass
+
+    info = model_info(ScratchVAE)
+    beta = model_info(keras_ae.BetaVAE)
+    assert info.cls is ScratchVAE and info.name == "ScratchVAE"
+    # Inherited from BetaVAE (and through it from VAE).
+    assert info.has_posterior and info.can_sample
+    assert info.example_arguments == beta.example_arguments == {"beta": 4.0}
+    # Overridden, and given as a list but stored as a tuple.
+    assert info.headline_metrics == ("kl.total",) and info.likelihoods == ("bernoulli",)
+    assert beta.headline_metrics == model_info("VAE").headline_metrics  # the base is untouched
+    assert beta.likelihoods == ("bernoulli", "gaussian", "squared_error")
+    assert model_classes()["ScratchVAE"] is ScratchVAE
+    assert get_model_class("ScratchVAE") is ScratchVAE
+    # Registered with Keras, so it round-trips through its config.
+    model = _tiny(ScratchVAE, seed=0)
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    assert type(copy) is ScratchVAE
+
+
+def test_a_subclass_of_a_registered_subclass_inherits_from_the_nearest(scratch_registry):
+    @register_model(can_sample=True)
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class SamplingAutoencoder(keras_ae.Autoencoder):
+        pass
+
+    @register_model()
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class ScratchChild(SamplingAutoencoder):
+        pass
+
+    assert model_info(ScratchChild).can_sample
+    assert not model_info(keras_ae.Autoencoder).can_sample
+
+
+def test_model_info_on_an_instance_a_class_and_a_name():
+    model = _tiny(keras_ae.VAE)
+    info = model_info(keras_ae.VAE)
+    assert model_info(model) is info and model_info("VAE") is info
+    assert model_info(_tiny(keras_ae.Autoencoder)) is model_info("Autoencoder")
+
+
+def test_an_unregistered_user_subclass_gets_its_nearest_registered_bases_info():
+    class MyBetaVAE(keras_ae.BetaVAE):
+        pass
+
+    class MyOwnBetaVAE(MyBetaVAE):
+        pass
+
+    assert model_info(MyBetaVAE) is model_info("BetaVAE")
+    assert model_info(MyOwnBetaVAE) is model_info("BetaVAE")  # BetaVAE's, not VAE's
+    assert model_info(_tiny(MyOwnBetaVAE)) is model_info("BetaVAE")
+    assert "MyBetaVAE" not in model_classes()
+
+
+@pytest.mark.parametrize(
+    "thing",
+    [
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]),
+        keras.Model,
+        np.zeros(3),
+        None,
+    ],
+    ids=["a keras model", "keras.Model", "an array", "None"],
+)
+def test_model_info_of_anything_else_is_a_type_error(thing):
+    with pytest.raises(TypeError, match="is not a keras_ae model; expected an instance or"):
+        model_info(thing)
+
+
+def test_an_unknown_name_is_a_value_error_listing_the_names():
+    with pytest.raises(ValueError, match="'Autoencodr' is not a keras_ae model") as error:
+        get_model_class("Autoencodr")
+    for name in model_classes():
+        assert repr(name) in str(error.value)
+    with pytest.raises(ValueError, match="expected one of"):
+        model_info("Autoencodr")
+
+
+def test_register_model_refuses_an_unknown_capability():
+    with pytest.raises(TypeError, match=re.escape("Unknown capabilities ['can_fly']")):
+        register_model(can_fly=True)
+
+
+def test_register_model_refuses_a_class_keras_does_not_know(scratch_registry):
+    class Unregistered(keras_ae.Autoencoder):
+        pass
+
+    with pytest.raises(TypeError, match="Register Unregistered with Keras first"):
+        register_model()(Unregistered)
+
+    @keras.saving.register_keras_serializable(package="my_package")
+    class ElsewhereRegistered(keras_ae.Autoencoder):
+        pass
+
+    with pytest.raises(TypeError, match="Register ElsewhereRegistered with Keras first"):
+        register_model()(ElsewhereRegistered)
+    assert "Unregistered" not in model_classes()
+    assert "ElsewhereRegistered" not in model_classes()
+
+
+def test_register_model_refuses_a_second_class_of_the_same_name(scratch_registry):
+    def define():
+        @keras.saving.register_keras_serializable(package="keras_ae")
+        class Twin(keras_ae.Autoencoder):
+            pass
+
+        return Twin
+
+    first = register_model()(define())
+    assert register_model()(first) is first  # registering the same class again is harmless
+    with pytest.raises(ValueError, match="A model class named Twin is already registered"):
+        register_model()(define())
+    assert model_classes()["Twin"] is first
