@@ -17,13 +17,13 @@ def map_batches(function: Callable, x: np.ndarray, batch_size: int):
     """``function`` (tensors in, a tensor or a tuple of tensors out) over ``x`` in batches of
     ``batch_size``, concatenated: numpy, or a tuple of numpy arrays.
 
-    An empty ``x`` gives empty outputs of the right trailing shapes (``function`` runs once on
-    one zero example to learn them).
+    An empty ``x`` gives empty outputs of the right trailing shapes and dtypes (``function``
+    runs once on one zero example of ``x``'s dtype to learn them).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if len(x) == 0:
-        probe = function(tf.zeros((1, *x.shape[1:]), tf.float32))
+        probe = function(tf.zeros((1, *x.shape[1:]), x.dtype))
         return _concatenated([_numpy(probe)], first=0)
     parts = [
         _numpy(function(tf.constant(x[start : start + batch_size])))
