@@ -23,6 +23,8 @@ PLANNED = (
     "vae_mnist",
     "vae_dsprites",
     "beta_vae_dsprites",
+    "beta_tcvae_dsprites",
+    "factor_vae_dsprites",
     "capacity_vae_dsprites",
     "vae_celeba",
     "beta_vae_celeba",
