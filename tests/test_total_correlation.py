@@ -320,3 +320,28 @@ def test_factor_vae_resumes_exactly(mnist_images, tmp_path):
 def test_factor_vae_rejects_an_empty_discriminator():
     with pytest.raises(ValueError, match="discriminator_layers"):
         keras_ae.FactorVAE(**SMALL, discriminator_layers=0)
+
+
+def test_a_factor_vae_preset_holds_no_optimizer_moments(mnist_images, tmp_path):
+    import h5py
+
+    x = mnist_images[0][:128]
+    model = _factor_vae()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(x, batch_size=64, epochs=1, verbose=0)
+    directory = keras_ae.save_preset(model, tmp_path / "factor_vae")
+    # The discriminator's Adam is saved unbuilt: its step count and learning rate (scalars),
+    # none of its moments (which would double the discriminator's 5 million numbers).
+    with h5py.File(directory / "model.weights.h5") as weights:
+        shapes = {}
+        weights.visititems(
+            lambda key, item: (
+                shapes.update({key: item.shape}) if isinstance(item, h5py.Dataset) else None
+            )
+        )
+    optimizer_shapes = [shape for key, shape in shapes.items() if "optimizer" in key]
+    assert optimizer_shapes and all(shape == () for shape in optimizer_shapes)
+    loaded = keras_ae.load(directory)
+    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    loaded.fit(x, batch_size=64, epochs=1, verbose=0)  # both optimizers build and train
+    assert int(loaded.discriminator_optimizer.iterations.numpy()) == 2

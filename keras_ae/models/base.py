@@ -203,7 +203,24 @@ class Autoencoder(keras.Model):
         """
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.optimizer is not None:
-            self.optimizer.build(self.main_trainable_variables)
+            self.build_optimizers()
+
+    def build_optimizers(self) -> None:
+        """Builds the main optimizer on ``main_trainable_variables`` and each auxiliary
+        objective's optimizer on its own variables, those not built yet.
+
+        Done before training and before a saved training state is loaded, never at
+        construction: a model that has not trained (a preset's copy) then carries no optimizer
+        state into its weights file.
+        """
+        objectives = [(self.optimizer, self.main_trainable_variables)]
+        objectives += [
+            (optimizer, variables) for _, optimizer, variables in self.auxiliary_objectives()
+        ]
+        with self.distribute_strategy.scope():
+            for optimizer, variables in objectives:
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(variables)
 
     @classmethod
     def from_config(cls, config: dict):
@@ -360,12 +377,10 @@ class Autoencoder(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit``, with the data checked first (see ``check_array``)."""
         validation = kwargs.get("validation_data")
-        optimizer = getattr(self, "optimizer", None)  # absent before compile; Keras says so
-        if self.auxiliary_objectives() and optimizer is not None and not optimizer.built:
-            # Keras would build it on every trainable variable under a distribution strategy;
-            # built here on the main ones, it holds no slots for the auxiliary networks.
-            with self.distribute_strategy.scope():
-                optimizer.build(self.main_trainable_variables)
+        # Keras would build the main optimizer on every trainable variable under a distribution
+        # strategy; built here on the main ones, it holds no slots for the auxiliary networks.
+        if self.auxiliary_objectives() and getattr(self, "optimizer", None) is not None:
+            self.build_optimizers()
         return self._run_checked(
             lambda: super(Autoencoder, self).fit(x, y, *args, **kwargs), x, validation
         )

@@ -115,8 +115,10 @@ class FactorVAE(VAE):
     would halve the batch the VAE sees or hold codes over from the previous step, encoded by
     older weights.
 
-    The discriminator's optimizer is made from the constructor arguments and built in
-    ``__init__``, so the config rebuilds it and a saved model restores its state.
+    The discriminator's optimizer is made from the constructor arguments, so the config rebuilds
+    it; it is built with the main one (``build_optimizers``), before training or before a saved
+    training state is loaded, so a ``.keras`` file restores its state and a preset, which
+    saves an untrained copy, carries none.
     """
 
     term_names = (
@@ -162,7 +164,6 @@ class FactorVAE(VAE):
             beta_2=self.discriminator_beta_2,
             name="discriminator_adam",
         )
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def get_config(self) -> dict:
         config = super().get_config()
