@@ -299,3 +299,21 @@ def test_a_bad_optimizer_is_a_recipe_error():
     unknown = Recipe.from_dict(_with("training", optimizer={"name": "adamm"}))
     with pytest.raises(RecipeError, match="training.optimizer 'adamm'"):
         unknown.optimizer()
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "named"),
+    [
+        ("training", "optimizer", "adam", "training.optimizer"),
+        ("training", "optimizer", {"learning_rate": 0.1}, "training.optimizer"),
+        ("evaluation", "test_examples", 0, "evaluation.test_examples"),
+        ("evaluation", "importance_samples", 2.5, "evaluation.importance_samples"),
+        ("evaluation", "probes", "yes", "evaluation.probes"),
+        ("evaluation", "corruption", {"kind": "masking"}, "evaluation.corruption"),
+    ],
+)
+def test_bad_optimizer_and_evaluation_fields_are_named(section, field, value, named):
+    recipe = copy.deepcopy(MINIMAL)
+    recipe.setdefault(section, {})[field] = value
+    with pytest.raises(RecipeError, match=named):
+        Recipe.from_dict(recipe)

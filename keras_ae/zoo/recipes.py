@@ -136,6 +136,28 @@ class Recipe:
             value = training.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: training.{key} must be a positive integer.")
+        optimizer = training.get("optimizer", {"name": "adam"})
+        if not isinstance(optimizer, Mapping) or not isinstance(optimizer.get("name"), str):
+            raise RecipeError(
+                f"{source}: training.optimizer is a mapping with a 'name', e.g. "
+                f"{{name: adam, learning_rate: 0.001}}; got {optimizer!r}."
+            )
+        evaluation = _section(recipe, "evaluation", source)
+        for key in ("test_examples", "importance_samples"):
+            value = evaluation.get(key, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise RecipeError(f"{source}: evaluation.{key} must be a positive integer.")
+        for key in ("ground_truth", "probes"):
+            if not isinstance(evaluation.get(key, False), bool):
+                raise RecipeError(f"{source}: evaluation.{key} must be true or false.")
+        corruption = evaluation.get("corruption")
+        if corruption is not None and not (
+            isinstance(corruption, Mapping) and {"kind", "level"} <= set(corruption)
+        ):
+            raise RecipeError(
+                f"{source}: evaluation.corruption is null or a mapping with 'kind' and 'level', "
+                f"e.g. {{kind: masking, level: 0.25}}; got {corruption!r}."
+            )
         pictures = recipe.get("pictures", Recipe.pictures)
         if not isinstance(pictures, list | tuple):
             raise RecipeError(
