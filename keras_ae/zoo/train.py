@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_ae import datasets
 from keras_ae.zoo import preset_directory
@@ -27,6 +28,36 @@ from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_STATE = "state.json"
+
+
+class TrainingDivergedError(RecipeError):
+    """The loss became NaN or infinite; the last checkpoint, from before, is kept."""
+
+
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops ``fit`` at the first compiled call after which the loss or a weight is NaN or
+    infinite, and records the steps between which it happened. (A loss can stay finite for a
+    step after a weight has overflowed, so the weights are checked too.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.diverged: tuple[int, int, float] | None = None
+        self._last_good_step = 0
+
+    def on_train_begin(self, logs=None):
+        self._last_good_step = int(self.model.trained_steps.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        step = int(self.model.trained_steps.numpy())
+        weights_finite = all(
+            np.isfinite(weight.numpy()).all() for weight in self.model.trainable_weights
+        )
+        if math.isfinite(loss) and weights_finite:
+            self._last_good_step = step
+            return
+        self.diverged = (self._last_good_step, step, loss)
+        self.model.stop_training = True
 
 
 class _Progress(keras.callbacks.Callback):
@@ -162,9 +193,23 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
         set_steps_per_execution(model, math.gcd(steps, per_execution))
         started = time.perf_counter()
         data = _training_data(recipe, seed + done // chunk).repeat()
+        watch = _StopOnNonFiniteLoss()
         history = model.fit(
-            data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[progress]
+            data,
+            steps_per_epoch=steps,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[watch, progress],
         )
+        if watch.diverged is not None:
+            good, bad, loss = watch.diverged
+            raise TrainingDivergedError(
+                f"Training diverged between steps {good} and {bad} (loss {loss}, or a weight "
+                "became NaN or infinite); it stopped "
+                f"there. The checkpoint in {checkpoint} (step {done}) was kept. Lower "
+                "training.optimizer's learning_rate, or check the data."
+            )
         done = int(model.trained_steps.numpy())
         state["wall_time_seconds"] += time.perf_counter() - started
         state["history"].append(
