@@ -9,10 +9,7 @@ from typing import Any
 from huggingface_hub import ModelCardData
 
 from keras_ae.zoo import registry
-
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.weights.h5"
-METADATA_FILE = "metadata.json"
+from keras_ae.zoo.preset_files import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE
 
 
 def _family_tag(class_name: str) -> str:

@@ -33,7 +33,14 @@ from keras_ae.zoo.errors import (
     UnknownPresetError,
     UnregisteredClassError,
 )
-from keras_ae.zoo.model_card import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, model_card
+from keras_ae.zoo.model_card import model_card
+from keras_ae.zoo.preset_files import (
+    CARD_FILE,
+    CONFIG_FILE,
+    FILES_TO_LOAD,
+    METADATA_FILE,
+    WEIGHTS_FILE,
+)
 from keras_ae.zoo.trust import (
     check_config_classes,
     check_version,
@@ -41,10 +48,6 @@ from keras_ae.zoo.trust import (
     sha256_of,
     verify_weights,
 )
-
-CARD_FILE = "README.md"
-#: The files ``load`` reads; the card and the pictures are for people.
-FILES_TO_LOAD = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
 
 # Plain names only: they become exact `allow_patterns` (fnmatch) when publishing, so no glob
 # characters, and no directories.

@@ -22,8 +22,8 @@ from keras_ae.zoo.errors import (
     PresetError,
     UnregisteredClassError,
 )
+from keras_ae.zoo.preset_files import WEIGHTS_FILE
 
-WEIGHTS_FILE = "model.weights.h5"
 _PACKAGE = "keras_ae"
 
 
