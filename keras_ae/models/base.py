@@ -38,8 +38,7 @@ def _as_tuple(shape) -> tuple[int, ...] | None:
     headline_metrics=(
         "pca.squared_error",
         "corrupted_input.squared_error",
-        "probe.embedding.logistic",
-        "probe.pixels.logistic",
+        *LINEAR_PROBES,
     )
 )
 @keras.saving.register_keras_serializable(package="keras_ae")

@@ -4,15 +4,14 @@ import keras
 import tensorflow as tf
 
 from keras_ae.corruption import CORRUPTIONS, corrupt
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import LINEAR_PROBES, Autoencoder
 from keras_ae.models.registry import register_model
 
 
 @register_model(
     headline_metrics=(
         "corrupted_input.squared_error",
-        "probe.embedding.logistic",
-        "probe.pixels.logistic",
+        *LINEAR_PROBES,
     ),
     example_arguments={"corruption": "masking"},
 )

@@ -56,8 +56,7 @@ def keep_top_k(code: tf.Tensor, k) -> tf.Tensor:
 @register_model(
     headline_metrics=(
         "code.nonzero_per_example",
-        "probe.embedding.logistic",
-        "probe.pixels.logistic",
+        *LINEAR_PROBES,
     ),
     example_arguments={"k": 3, "k_start": 8, "anneal_steps": 8},
 )
