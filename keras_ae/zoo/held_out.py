@@ -60,10 +60,6 @@ def evaluation_recipe(
     if probes is not None:
         evaluation["probes"] = bool(probes)
     if dataset is not None and dataset != recipe.data.name:
-        if dataset not in datasets.DATASETS:
-            raise RecipeError(
-                f"Unknown dataset {dataset!r}; expected one of {list(datasets.DATASETS)}."
-            )
-        recipe = recipe.replace(data={"name": dataset})
+        recipe = recipe.with_dataset(dataset)
         evaluation["ground_truth"] = dataset == "dsprites"
     return recipe.replace(evaluation=evaluation)

@@ -217,6 +217,16 @@ class Recipe:
                 sections[section] = dataclasses.replace(getattr(self, section), **sections[section])
         return dataclasses.replace(self, **sections)
 
+    def with_dataset(self, name: str) -> "Recipe":
+        """A copy that trains and evaluates on the ``keras_ae.datasets`` dataset ``name``."""
+        from keras_ae import datasets
+
+        if name not in datasets.DATASETS:
+            raise RecipeError(
+                f"Unknown dataset {name!r}; expected one of {list(datasets.DATASETS)}."
+            )
+        return self.replace(data={"name": name})
+
     @property
     def model_cls(self) -> type:
         """The keras_ae model class the recipe names."""

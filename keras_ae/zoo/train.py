@@ -31,10 +31,10 @@ CHECKPOINT_STATE = "state.json"
 
 
 class TrainingDivergedError(RecipeError):
-    """The loss became NaN or infinite; the last checkpoint, from before, is kept."""
+    """The loss or a weight became NaN or infinite; the last checkpoint, from before, is kept."""
 
 
-class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+class _StopOnDivergence(keras.callbacks.Callback):
     """Stops ``fit`` at the first compiled call after which the loss or a weight is NaN or
     infinite, and records the steps between which it happened. (A loss can stay finite for a
     step after a weight has overflowed, so the weights are checked too.)"""
@@ -120,16 +120,9 @@ def with_overrides(
     for name, value in (("steps", steps), ("epochs", epochs)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise RecipeError(f"{name} must be a positive integer, got {value!r}.")
-    changes: dict = {}
     if steps is not None or epochs is not None:
-        changes["training"] = {"steps": steps, "epochs": epochs}
-    if dataset is not None:
-        if dataset not in datasets.DATASETS:
-            raise RecipeError(
-                f"Unknown dataset {dataset!r}; expected one of {list(datasets.DATASETS)}."
-            )
-        changes["data"] = {"name": dataset}
-    return recipe.replace(**changes)
+        recipe = recipe.replace(training={"steps": steps, "epochs": epochs})
+    return recipe if dataset is None else recipe.with_dataset(dataset)
 
 
 def _atomic_save(model, state: dict, checkpoint: Path) -> None:
@@ -193,7 +186,7 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
         set_steps_per_execution(model, math.gcd(steps, per_execution))
         started = time.perf_counter()
         data = _training_data(recipe, seed + done // chunk).repeat()
-        watch = _StopOnNonFiniteLoss()
+        watch = _StopOnDivergence()
         history = model.fit(
             data,
             steps_per_epoch=steps,
