@@ -61,6 +61,7 @@ def zoo_table() -> str:
         "| name | model | data | parameters | headline metrics (held-out data) |",
         "| --- | --- | --- | --- | --- |",
     ]
+    bundled = []
     for name in registry.PRESETS:
         directory = registry.bundled_directory(name)
         if directory is None:
@@ -68,24 +69,22 @@ def zoo_table() -> str:
             rows.append(f"| `{name}` | | | | {status} |")
             continue
         metadata = json.loads((directory / preset_directory.METADATA_FILE).read_text())
+        bundled.append(metadata)
         dataset = metadata.get("dataset") or {}
         data = f"{dataset.get('name', '?')} ({dataset.get('split', '?')})"
         rows.append(
             f"| `{name}` | {metadata['class_name']} | {data} | {metadata['parameter_count']:,} "
             f"| {headline(metadata['class_name'], metadata.get('metrics') or {})} |"
         )
-    rows += _baseline_rows()
+    rows += _baseline_rows(bundled)
     return "\n".join(rows)
 
 
-def _baseline_rows() -> list[str]:
-    """A reference row for the image-moments baseline, from the first bundled preset whose
-    evaluation scored it (every dSprites card scores it on the same samples)."""
-    for name in registry.PRESETS:
-        directory = registry.bundled_directory(name)
-        if directory is None:
-            continue
-        metadata = json.loads((directory / preset_directory.METADATA_FILE).read_text())
+def _baseline_rows(bundled: list[dict]) -> list[str]:
+    """A reference row for the image-moments baseline, from the first of the bundled presets'
+    ``metadata.json`` whose evaluation scored it (every dSprites card scores it on the same
+    samples)."""
+    for metadata in bundled:
         metrics = metadata.get("metrics") or {}
         shown = [
             f"{label} {form.format(metrics[BASELINE_PREFIX + key])}"
