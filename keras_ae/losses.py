@@ -194,3 +194,91 @@ def discriminator_loss(
     labels = tf.concat([real_labels, permuted_labels], axis=0)
     accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int64)), tf.float32))
     return cross_entropy, accuracy
+
+
+# ------------------------------------------------------------------- discrete latent variables
+def nearest_codes(vectors: tf.Tensor, codebook: tf.Tensor) -> tf.Tensor:
+    """The index of the codebook row nearest to each vector (squared Euclidean distance).
+
+    Args:
+        vectors: ``(..., code_dim)`` encoder outputs ``z_e``.
+        codebook: ``(num_codes, code_dim)``.
+
+    Returns:
+        ``(...)`` int32 indices into the codebook; ties go to the lower index.
+    """
+    flat = tf.reshape(vectors, [-1, tf.shape(codebook)[1]])
+    distances = (
+        tf.reduce_sum(tf.square(flat), axis=1, keepdims=True)
+        - 2.0 * tf.matmul(flat, codebook, transpose_b=True)
+        + tf.reduce_sum(tf.square(codebook), axis=1)[None, :]
+    )
+    indices = tf.argmin(distances, axis=1, output_type=tf.int32)
+    return tf.reshape(indices, tf.shape(vectors)[:-1])
+
+
+def straight_through(vectors: tf.Tensor, quantised: tf.Tensor) -> tf.Tensor:
+    """``quantised`` in the forward pass, with the gradient copied unchanged to ``vectors``."""
+    return vectors + tf.stop_gradient(quantised - vectors)
+
+
+def codebook_loss(vectors: tf.Tensor, quantised: tf.Tensor) -> tf.Tensor:
+    """``||sg[z_e] - e||^2`` summed per example, ``(batch,)``: moves the codes to the encoder."""
+    return _sum_per_example(tf.square(tf.stop_gradient(vectors) - quantised))
+
+
+def commitment_loss(vectors: tf.Tensor, quantised: tf.Tensor) -> tf.Tensor:
+    """``||z_e - sg[e]||^2`` summed per example, ``(batch,)``: keeps the encoder near its codes."""
+    return _sum_per_example(tf.square(vectors - tf.stop_gradient(quantised)))
+
+
+def code_usage(indices: tf.Tensor, num_codes: int) -> tf.Tensor:
+    """The fraction of ``indices`` (any shape) that pick each code: ``(num_codes,)``, sums to 1."""
+    counts = tf.math.bincount(
+        tf.reshape(tf.cast(indices, tf.int32), [-1]), minlength=num_codes, maxlength=num_codes
+    )
+    return tf.cast(counts, tf.float32) / tf.cast(tf.maximum(tf.reduce_sum(counts), 1), tf.float32)
+
+
+def perplexity(usage: tf.Tensor) -> tf.Tensor:
+    """``exp(entropy)`` of a code-usage distribution ``(num_codes,)``: from 1 (one code in use)
+    to ``num_codes`` (all used equally)."""
+    entropy = -tf.reduce_sum(tf.where(usage > 0, usage * tf.math.log(usage), 0.0))
+    return tf.exp(entropy)
+
+
+def gumbel_noise(shape, seed: int | keras.random.SeedGenerator) -> tf.Tensor:
+    """Samples of the standard Gumbel distribution, ``-log(-log u)`` with ``u ~ U(0, 1)``."""
+    uniform = keras.random.uniform(shape, minval=_EPSILON, maxval=1.0 - _EPSILON, seed=seed)
+    return -tf.math.log(-tf.math.log(uniform))
+
+
+def gumbel_softmax(logits: tf.Tensor, noise: tf.Tensor, temperature: tf.Tensor) -> tf.Tensor:
+    """The Gumbel-softmax relaxation of a categorical sample (Jang et al. 2017).
+
+    Args:
+        logits: ``(..., num_classes)`` unnormalised log-probabilities.
+        noise: Gumbel noise of the same shape (``gumbel_noise``).
+        temperature: ``tau > 0``; as it falls to 0 the sample becomes the one-hot
+            ``argmax(logits + noise)``, a draw from ``softmax(logits)``.
+
+    Returns:
+        ``softmax((logits + noise) / tau)``, the same shape, each row on the simplex.
+    """
+    return tf.nn.softmax((logits + noise) / temperature, axis=-1)
+
+
+def categorical_kl_to_uniform(logits: tf.Tensor) -> tf.Tensor:
+    """KL(Cat(softmax(logits)) || uniform) per categorical variable, ``(..., )`` nats.
+
+    ``logits`` is ``(..., num_classes)``; sum the result over the variables for the per-example KL.
+    """
+    log_q = tf.nn.log_softmax(logits, axis=-1)
+    num_classes = tf.cast(tf.shape(logits)[-1], logits.dtype)
+    return tf.reduce_sum(tf.exp(log_q) * (log_q + tf.math.log(num_classes)), axis=-1)
+
+
+def annealed_temperature(step: tf.Tensor, initial: float, minimum: float, rate: float) -> tf.Tensor:
+    """Jang et al.'s schedule ``max(minimum, initial * exp(-rate * step))``, a float32 scalar."""
+    step = tf.cast(step, tf.float32)
+    return tf.maximum(tf.constant(minimum, tf.float32), initial * tf.exp(-rate * step))

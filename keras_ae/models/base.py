@@ -273,9 +273,11 @@ class Autoencoder(keras.Model):
             return tf.identity(x)
 
     def _track(self, terms: dict) -> dict:
-        for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        # A model that trains in stages (VQVAE's prior) reports only the terms of the stage.
+        tracked = [name for name in self.trackers if name in terms]
+        for name in tracked:
+            self.trackers[name].update_state(terms[name])
+        return {name: self.trackers[name].result() for name in tracked}
 
     def auxiliary_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
         """The networks trained alongside the model, each on a term of its own.
@@ -286,6 +288,22 @@ class Autoencoder(keras.Model):
         """
         return []
 
+    def training_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
+        """What one ``train_step`` minimises: ``(term name, optimizer, variables)`` entries.
+
+        ``"loss"`` over ``main_trainable_variables`` with the compiled optimizer, then the
+        ``auxiliary_objectives``. A model that trains in stages returns the current stage's.
+        """
+        return [
+            ("loss", self.optimizer, self.main_trainable_variables),
+            *self.auxiliary_objectives(),
+        ]
+
+    @property
+    def step_counter(self) -> keras.Variable:
+        """The variable that counts this stage's optimizer steps (``trained_steps``)."""
+        return self.trained_steps
+
     @property
     def main_trainable_variables(self) -> list:
         """The trainable variables that ``"loss"`` trains: all but the auxiliary networks'."""
@@ -294,10 +312,7 @@ class Autoencoder(keras.Model):
 
     def train_step(self, data):
         x = self._prepare_batch(data)
-        objectives = [
-            ("loss", self.optimizer, self.main_trainable_variables),
-            *self.auxiliary_objectives(),
-        ]
+        objectives = self.training_objectives()
         # Every gradient is taken at the weights the terms were computed with; only then is any
         # applied, so no objective sees another's update within a step.
         with tf.GradientTape(persistent=len(objectives) > 1) as tape:
@@ -314,7 +329,7 @@ class Autoencoder(keras.Model):
             optimizer.apply_gradients(zip(term_gradients, variables, strict=True))
         # Counted only once the step's checks passed and its loss exists.
         with tf.control_dependencies([scaled[0]]):
-            self.trained_steps.assign_add(1)
+            self.step_counter.assign_add(1)
         return self._track(terms)
 
     def test_step(self, data):

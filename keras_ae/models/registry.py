@@ -33,6 +33,10 @@ class ModelInfo:
         likelihoods: the likelihood kinds the class accepts (``likelihood=``).
         sequential_canvas: the model draws an image over several steps (a canvas sequence).
         discrete_codes: the latent code is discrete (code indices or class probabilities).
+        own_bound: ``negative_elbo(x, seed) -> (n,)`` nats gives the model's own bound on
+            ``-log p(x)``, for a posterior that is not one Gaussian (categorical, sequential).
+        codebook: ``encode_indices(x) -> (n, rows, cols)`` indices into ``num_codes`` codebook
+            vectors, and ``prior_nll(x)`` their NLL under a learned prior.
         headline_metrics: keys of ``keras_ae.evaluation`` metrics that its presets are judged by,
             shown after the test reconstruction error in the README and ``keras-ae list``.
         example_arguments: small constructor arguments (beside ``input_shape``, ``latent_dim``
@@ -45,6 +49,8 @@ class ModelInfo:
     likelihoods: tuple[str, ...] = ("bernoulli", "gaussian", "squared_error")
     sequential_canvas: bool = False
     discrete_codes: bool = False
+    own_bound: bool = False
+    codebook: bool = False
     headline_metrics: tuple[str, ...] = ()
     example_arguments: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
