@@ -335,3 +335,60 @@ def training_curves(history, path: PathLike | None = None) -> Figure:
         axes.set_xlabel("epoch", fontsize=8)
     figure.tight_layout()
     return _saved(figure, path)
+
+
+def _canvases(model, x_or_n, seed: int | None) -> np.ndarray:
+    if not model_info(model).sequential_canvas:
+        raise ValueError(f"{type(model).__name__} does not draw over steps; use keras_ae.DRAW.")
+    return model.canvas_sequence(x_or_n, seed=seed)
+
+
+def canvas_grid(
+    model, x_or_n, seed: int | None = 0, max_steps: int = 16, path: PathLike | None = None
+) -> Figure:
+    """A sequential model's canvas step by step: one row per image (inputs ``(n, ...)``, whose
+    posterior means are drawn, or a count ``n`` of samples), one column per step, at most
+    ``max_steps`` evenly spaced columns ending at the last step."""
+    canvases = _canvases(model, x_or_n, seed)  # (steps, n, h, w, c)
+    steps = len(canvases)
+    shown = np.unique(np.linspace(0, steps - 1, min(steps, max_steps)).round().astype(int))
+    rows = np.stack([_as_images(frame) for frame in canvases[shown]], axis=1)
+    title = f"the canvas at steps {', '.join(str(s + 1) for s in shown)} of {steps}"
+    return _saved(_show(image_grid(rows), title), path)
+
+
+def canvas_gif(
+    model, x_or_n, path: PathLike, seed: int | None = 0, frame_ms: int = 120, zoom: int = 2
+) -> int:
+    """Writes a sequential model's canvas as an animated GIF, one frame per step, every image
+    side by side; the last frame is held three times as long. Returns the number of frames."""
+    from PIL import Image
+
+    canvases = _canvases(model, x_or_n, seed)
+    pictures = []
+    for frame in canvases:
+        pixels = (image_grid(_as_images(frame)[None]) * 255).round().astype(np.uint8)
+        picture = Image.fromarray(pixels)
+        pictures.append(picture.resize((picture.width * zoom, picture.height * zoom), 0))
+    durations = [frame_ms] * (len(pictures) - 1) + [3 * frame_ms]
+    pictures[0].save(
+        path, save_all=True, append_images=pictures[1:], duration=durations, loop=0, disposal=2
+    )
+    return len(pictures)
+
+
+def codebook_usage_chart(model, x, path: PathLike | None = None) -> Figure:
+    """How often the codes of ``x`` pick each codebook vector (VQVAE), most used first."""
+    if not model_info(model).codebook:
+        raise ValueError(f"{type(model).__name__} has no codebook; use keras_ae.VQVAE.")
+    indices = model.encode_indices(x)
+    frequencies = np.bincount(indices.ravel(), minlength=model.num_codes) / indices.size
+    figure = Figure(figsize=(6.0, 2.5))
+    axes = figure.add_subplot()
+    axes.bar(np.arange(model.num_codes), np.sort(frequencies)[::-1], color="#4c72b0")
+    used = int((frequencies > 0).sum())
+    axes.set_title(f"code frequencies, most used first ({used} of {model.num_codes} used)")
+    axes.set_xlabel("code (by rank)")
+    axes.set_ylabel("share of grid positions")
+    figure.tight_layout()
+    return _saved(figure, path)
