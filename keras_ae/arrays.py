@@ -42,3 +42,12 @@ def _concatenated(parts: list, first: int | None = None):
     if isinstance(parts[0], tuple):
         return tuple(np.concatenate(column)[:first] for column in zip(*parts, strict=True))
     return np.concatenate(parts)[:first]
+
+
+def sample_categorical(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One class per row of ``probabilities`` ``(..., classes)`` (rows need not be normalised),
+    by inverse-CDF sampling with one uniform draw each: ``(...)`` int32 indices."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    draws = rng.uniform(size=(*cumulative.shape[:-1], 1)) * cumulative[..., -1:]
+    classes = (cumulative < draws).sum(axis=-1)
+    return np.minimum(classes, cumulative.shape[-1] - 1).astype(np.int32)

@@ -19,6 +19,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from keras_ae.arrays import sample_categorical
+
 
 def _gate(features):
     """``tanh(a) * sigmoid(b)`` of the two halves of the channels."""
@@ -86,11 +88,6 @@ def sample_codes(
     for row in range(rows):
         for col in range(cols):
             logits = predict(tf.constant(codes)).numpy()[:, row, col, :] / temperature
-            logits = logits - logits.max(axis=1, keepdims=True)
-            probabilities = np.exp(logits)
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
-            # Inverse-CDF sampling, one uniform draw per grid.
-            cumulative = np.cumsum(probabilities, axis=1)
-            draws = rng.uniform(size=(n, 1)) * cumulative[:, -1:]
-            codes[:, row, col] = np.minimum((cumulative < draws).sum(axis=1), logits.shape[1] - 1)
+            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+            codes[:, row, col] = sample_categorical(probabilities, rng)
     return codes

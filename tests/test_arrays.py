@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.arrays import as_float32, map_batches
+from keras_ae.arrays import as_float32, map_batches, sample_categorical
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,13 @@ def test_an_empty_input_keeps_the_dtype_a_full_one_would_give(dtype):
 def test_a_batch_size_below_one_is_refused(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         map_batches(lambda b: b, np.ones((4, 2), np.float32), batch_size)
+
+
+def test_sample_categorical_follows_the_probabilities():
+    weights = np.array([[0.5, 0.3, 0.2], [0.0, 0.0, 2.0]])  # rows need not sum to one
+    draws = sample_categorical(np.repeat(weights[None], 50_000, 0), np.random.default_rng(0))
+    assert draws.shape == (50_000, 2) and draws.dtype == np.int32
+    np.testing.assert_allclose(
+        np.bincount(draws[:, 0], minlength=3) / 50_000, [0.5, 0.3, 0.2], atol=0.01
+    )
+    assert (draws[:, 1] == 2).all()

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae.arrays import sample_categorical
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 
@@ -122,12 +123,7 @@ class GumbelVAE(Autoencoder):
         probabilities = self.encode(x, batch_size=batch_size)
         n = len(probabilities)
         probabilities = probabilities.reshape(n, self.num_variables, self.num_classes)
-        # Inverse-CDF draws of each variable's class.
-        cumulative = np.cumsum(probabilities, axis=-1)
-        draws = np.random.default_rng(seed).uniform(size=(n, self.num_variables, 1))
-        classes = np.minimum(
-            (cumulative < draws * cumulative[..., -1:]).sum(-1), self.num_classes - 1
-        )
+        classes = sample_categorical(probabilities, np.random.default_rng(seed))
         codes = np.eye(self.num_classes, dtype=np.float32)[classes].reshape(n, self.latent_dim)
         if "reconstruction_nll" not in self._inference_functions:
             self._inference_functions["reconstruction_nll"] = tf.function(
