@@ -19,7 +19,10 @@ def encoder_jacobian_norms(model, x, batch_size: int = 32) -> np.ndarray:
         with tf.GradientTape() as tape:
             tape.watch(batch)
             code = model.embedding(batch)
-        jacobian = tape.batch_jacobian(code, batch)  # (b, latent_dim, *data_shape)
+        # A quantised code (VQVAE) is piecewise constant in x: its Jacobian is zero.
+        jacobian = tape.batch_jacobian(
+            code, batch, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )  # (b, latent_dim, *data_shape)
         flat = tf.reshape(jacobian, [tf.shape(jacobian)[0], -1])
         return tf.norm(flat, axis=1)
 

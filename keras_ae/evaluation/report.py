@@ -6,12 +6,16 @@ What applies:
 - every model: reconstruction error on the test images (``reconstruction.*``), the mean
   Frobenius norm of the encoder's Jacobian (``jacobian.mean_frobenius_norm``), and the code's
   mean value and nonzero units per example (``code.*``);
-- with training images: a PCA of the same dimension fitted on them (``pca.*``);
+- with training images: a PCA fitted on them (``pca.*``), of the code's dimension unless
+  ``pca_components`` says otherwise;
 - with labels: logistic-regression and kNN probes on the embedding, pixels and PCA
   (``probe.*``);
 - the VAE family: KL per latent and active units, and, unless the likelihood is
   ``"squared_error"``, the ELBO and the importance-weighted NLL in nats (``elbo.*``,
   ``nll.*``);
+- models with their own bound (GumbelVAE, DRAW): the ELBO in nats (``elbo.elbo``);
+- models with a codebook (VQVAE): code perplexity, codebook usage and the prior's NLL of the
+  codes (``codebook.*``);
 - with ground-truth data (dSprites): the five disentanglement metrics at disentanglement_lib's
   default sizes and per-factor probes (``beta_vae.*``, ..., ``factor_probe.*``), and the same
   five for the image-moments baseline (``baseline.image_moments.*``, see ``baselines.py``).
@@ -28,6 +32,7 @@ import numpy as np
 
 from keras_ae.evaluation import likelihood, probes, reconstruction
 from keras_ae.evaluation.baselines import image_moments
+from keras_ae.evaluation.codebook import codebook_metrics
 from keras_ae.evaluation.disentanglement import (
     FactorRepresentation,
     as_random_state,
@@ -56,6 +61,7 @@ def evaluate_model(
     importance_samples: int = 200,
     likelihood_examples: int = 1000,
     jacobian_examples: int = 500,
+    pca_components: int | None = None,
     verbose: bool = True,
 ) -> dict:
     """Computes the metrics that apply to ``model`` (see the module docstring), prints them as a
@@ -72,6 +78,8 @@ def evaluate_model(
         importance_samples: k of the importance-weighted NLL.
         likelihood_examples: the first this many test images are used for the ELBO and NLL.
         jacobian_examples: the first this many test images are used for the Jacobian norm.
+        pca_components: the PCA baseline's components; by default the code's dimension (a
+            discrete code's width says little of its information, so give it for those).
 
     Returns:
         One flat dict ``name -> value`` (floats, ints, or lists for per-latent values).
@@ -84,7 +92,8 @@ def evaluate_model(
     add("reconstruction", reconstruction.model_reconstruction_errors(model, x_test))
     if x_train is not None:
         # An overcomplete code (k-sparse, 1000 units) gets as many components as the data has.
-        n_components = min(model.latent_dim, *np.asarray(x_train).reshape(len(x_train), -1).shape)
+        wanted = model.latent_dim if pca_components is None else int(pca_components)
+        n_components = min(wanted, *np.asarray(x_train).reshape(len(x_train), -1).shape)
         add("pca", reconstruction.pca_baseline(x_train, x_test, n_components))
         metrics["pca.n_components"] = n_components
     metrics["jacobian.mean_frobenius_norm"] = mean_jacobian_norm(model, x_test[:jacobian_examples])
@@ -105,6 +114,13 @@ def evaluate_model(
             nll = likelihood.importance_weighted_nll(model, subset, importance_samples, seed=seed)
             metrics["nll.importance_weighted"] = float(np.mean(nll))
             metrics["nll.num_samples"] = int(importance_samples)
+
+    info = model_info(model)
+    if info.own_bound and model.likelihood != "squared_error":
+        bound = model.negative_elbo(x_test[:likelihood_examples], seed=seed)
+        metrics["elbo.elbo"] = -float(np.mean(bound))
+    if info.codebook:
+        add("codebook", codebook_metrics(model, x_test))
 
     if x_train is not None and y_train is not None and y_test is not None:
         add("probe", probes.classification_probes(model, x_train, y_train, x_test, y_test))
