@@ -53,3 +53,60 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_last_checkpoint(
     model = keras.saving.load_model(checkpoint / "model.keras")
     assert int(model.trained_steps.numpy()) == kept
     assert all(np.isfinite(weight).all() for weight in model.get_weights())
+
+
+def _tiny_vq_recipe(**training) -> recipes.Recipe:
+    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe["name"] = "tiny_vq"
+    recipe["model"] = {
+        "class": "VQVAE",
+        "input_shape": [28, 28, 1],
+        "latent_dim": 8,
+        "architecture": "mlp",
+        "hidden_units": [32],
+        "code_dim": 2,
+        "num_codes": 8,
+        "prior_channels": 8,
+        "prior_layers": 2,
+    }
+    recipe["evaluation"] = {"test_examples": 100, "pca_components": 3}
+    recipe["pictures"] = ["reconstructions", "samples"]
+    recipe["training"].update(training)
+    return recipes.Recipe.from_dict(recipe)
+
+
+def test_a_learned_prior_trains_after_the_autoencoder_and_resumes_exactly(tmp_path):
+    recipe = _tiny_vq_recipe(steps=6, prior_steps=6, checkpoint_every=3, steps_per_execution=1)
+    whole, state = fit_recipe(recipe, tmp_path / "whole", verbose=0)
+    assert int(whole.trained_steps.numpy()) == 6 and int(whole.prior_trained_steps.numpy()) == 6
+    assert [entry.get("step", entry.get("prior_step")) for entry in state["history"]] == [3, 6] * 2
+    assert set(state["history"][-1]) == {"prior_step", "prior_nll"}
+
+    # Stopped after the first prior chunk, then resumed from its checkpoint.
+    fit_recipe(recipe.replace(training={"prior_steps": 3}), tmp_path / "split", verbose=0)
+    resumed, _ = fit_recipe(recipe, tmp_path / "split", verbose=0)
+    for a, b in zip(whole.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_vq_preset_reports_its_codebook_and_a_pca_of_the_size_asked(tmp_path):
+    import json
+
+    from keras_ae.zoo.train import train
+
+    recipe = _tiny_vq_recipe(steps=4, prior_steps=2, checkpoint_every=2)
+    preset = train(recipe, tmp_path, verbose=0)
+    metadata = json.loads((preset / "metadata.json").read_text())
+    metrics = metadata["metrics"]
+    assert metrics["pca.n_components"] == 3
+    assert 1.0 <= metrics["codebook.perplexity"] <= 8.0
+    assert 0.0 < metrics["codebook.usage"] <= 1.0
+    assert metrics["codebook.prior_nll"] > 0
+    assert (preset / "samples.png").is_file()
+
+
+def test_prior_steps_are_refused_for_a_model_without_a_prior():
+    import pytest
+
+    with pytest.raises(recipes.RecipeError, match="prior_steps trains a learned prior"):
+        _tiny_recipe(prior_steps=5)

@@ -17,6 +17,7 @@ def evaluate(model, recipe: Recipe, held_out: dict | None = None, verbose: bool 
         y_test=held_out.get("y_test"),
         ground_truth_data=held_out.get("ground_truth_data"),
         importance_samples=int(recipe.evaluation.importance_samples),
+        pca_components=recipe.evaluation.pca_components,
         random_state=0,
         verbose=False,
     )

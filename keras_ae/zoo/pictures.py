@@ -41,6 +41,12 @@ def draw_pictures(
             plotting.encoder_filters(model, path=path("filters.png"))
         elif picture == "kl" and capabilities.has_posterior:
             plotting.kl_bar_chart(kl, path=path("kl.png"))
+        elif picture == "canvas" and capabilities.sequential_canvas:
+            plotting.canvas_grid(model, shown, path=path("canvas.png"))
+            plotting.canvas_gif(model, shown, path("canvas.gif"))
+            plotting.canvas_grid(model, len(shown), seed=0, path=path("canvas_samples.png"))
+        elif picture == "codebook" and capabilities.codebook:
+            plotting.codebook_usage_chart(model, x, path=path("codebook.png"))
         elif picture == "latent_map" and "y_test" in held_out:
             codes = model.encode(x)
             plotting.latent_scatter(codes, held_out["y_test"], path=path("latent_map.png"))

@@ -22,13 +22,15 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       seed: 0
       checkpoint_every: 500           # optimizer steps between checkpoints
       steps_per_execution: 50         # steps per compiled call (speed only; the result is the same)
+      prior_steps: 5000               # a learned prior's steps (VQVAE), after the others
     evaluation:                       # arguments of keras_ae.evaluation.evaluate_model
       test_examples: 1000
       importance_samples: 200
       ground_truth: false             # dSprites: the disentanglement metrics
       probes: true                    # linear/kNN probes with the dataset's labels
       corruption: {kind: masking, level: 0.25}   # also reconstruct corrupted test inputs
-    pictures: [reconstructions, traversal, samples, filters, kl]
+      pca_components: 30              # the PCA baseline's size (default: the code's width)
+    pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook]
 """
 
 import dataclasses
@@ -45,8 +47,20 @@ from keras_ae.zoo.errors import PresetError
 
 #: Recipes' default ``training.steps_per_execution``.
 DEFAULT_STEPS_PER_EXECUTION = 50
-PICTURES = ("reconstructions", "traversal", "samples", "filters", "kl", "latent_map")
+PICTURES = (
+    "reconstructions",
+    "traversal",
+    "samples",
+    "filters",
+    "kl",
+    "latent_map",
+    "canvas",
+    "codebook",
+)
 _SECTIONS = ("name", "description", "model", "data", "training", "evaluation", "pictures")
+# The training fields that set how long and in what pieces a run trains, not what it computes:
+# left out of the fingerprint, so that a finished run can be resumed to train longer.
+_LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
 
 
 class RecipeError(PresetError, ValueError):
@@ -78,6 +92,8 @@ class TrainingSpec:
     seed: int = 0
     checkpoint_every: int = 1000
     steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
+    #: Steps of the second stage, the learned prior (models with a codebook: ``fit_prior``).
+    prior_steps: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +105,7 @@ class EvaluationSpec:
     ground_truth: bool = False
     probes: bool = True
     corruption: Mapping[str, Any] | None = None
+    pca_components: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +138,7 @@ class Recipe:
         model = _section(recipe, "model", source)
         if "class" not in model:
             raise RecipeError(f"{source}: model.class names the keras_ae class, e.g. 'BetaVAE'.")
-        _model_class_named(model["class"], source)
+        model_class = _model_class_named(model["class"], source)
         if "seed" in model:
             raise RecipeError(
                 f"{source}: model.seed: the model is seeded with training.seed; move it there."
@@ -132,10 +149,15 @@ class Recipe:
         training = _section(recipe, "training", source)
         if ("steps" in training) == ("epochs" in training):
             raise RecipeError(f"{source}: training takes exactly one of 'steps' and 'epochs'.")
-        for key in ("steps", "epochs", "batch_size", "checkpoint_every", "steps_per_execution"):
+        for key in (*_LENGTHS, "batch_size"):
             value = training.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: training.{key} must be a positive integer.")
+        if "prior_steps" in training and not _has_learned_prior(model_class):
+            raise RecipeError(
+                f"{source}: training.prior_steps trains a learned prior, which "
+                f"{model['class']} does not have."
+            )
         optimizer = training.get("optimizer", {"name": "adam"})
         if not isinstance(optimizer, Mapping) or not isinstance(optimizer.get("name"), str):
             raise RecipeError(
@@ -143,7 +165,7 @@ class Recipe:
                 f"{{name: adam, learning_rate: 0.001}}; got {optimizer!r}."
             )
         evaluation = _section(recipe, "evaluation", source)
-        for key in ("test_examples", "importance_samples"):
+        for key in ("test_examples", "importance_samples", "pca_components"):
             value = evaluation.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: evaluation.{key} must be a positive integer.")
@@ -193,7 +215,7 @@ class Recipe:
         evaluation = {
             key: value
             for key, value in dataclasses.asdict(self.evaluation).items()
-            if not (key == "corruption" and value is None)
+            if not (key in ("corruption", "pca_components") and value is None)
         }
         return json.loads(
             json.dumps(
@@ -257,11 +279,7 @@ class Recipe:
         the steps per execution (which change how fast the same steps run, not what they
         compute)."""
         layout = self.to_dict()
-        training = {
-            key: value
-            for key, value in layout["training"].items()
-            if key not in ("steps", "epochs", "checkpoint_every", "steps_per_execution")
-        }
+        training = {key: value for key, value in layout["training"].items() if key not in _LENGTHS}
         essential = {"model": layout["model"], "data": layout["data"], "training": training}
         text = json.dumps(essential, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -291,6 +309,12 @@ def _model_class_named(name, source: str) -> type:
         return get_model_class(name)
     except ValueError as error:
         raise RecipeError(f"{source}: model.class: {error}") from None
+
+
+def _has_learned_prior(model_class: type) -> bool:
+    from keras_ae.models.registry import model_info
+
+    return model_info(model_class).codebook
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

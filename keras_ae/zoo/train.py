@@ -8,6 +8,7 @@ chunk's index, so a resumed run sees the same data as an uninterrupted one. When
 done it evaluates the model on held-out data, draws its pictures and writes the preset to
 ``out_dir/<name>``."""
 
+import dataclasses
 import json
 import math
 import os
@@ -39,17 +40,18 @@ class _StopOnDivergence(keras.callbacks.Callback):
     infinite, and records the steps between which it happened. (A loss can stay finite for a
     step after a weight has overflowed, so the weights are checked too.)"""
 
-    def __init__(self):
+    def __init__(self, stage: "_Stage"):
         super().__init__()
+        self.stage = stage
         self.diverged: tuple[int, int, float] | None = None
         self._last_good_step = 0
 
     def on_train_begin(self, logs=None):
-        self._last_good_step = int(self.model.trained_steps.numpy())
+        self._last_good_step = self.stage.done(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", 0.0))
-        step = int(self.model.trained_steps.numpy())
+        loss = float((logs or {}).get(self.stage.objective, 0.0))
+        step = self.stage.done(self.model)
         weights_finite = all(
             np.isfinite(weight.numpy()).all() for weight in self.model.trainable_weights
         )
@@ -63,9 +65,10 @@ class _StopOnDivergence(keras.callbacks.Callback):
 class _Progress(keras.callbacks.Callback):
     """One progress bar over the whole run, across chunks and resumes."""
 
-    def __init__(self, total_steps: int, done: int, verbose: int):
+    def __init__(self, stage: "_Stage", done: int, verbose: int):
         super().__init__()
-        self.bar = keras.utils.Progbar(total_steps, verbose=verbose, unit_name="step")
+        self.stage = stage
+        self.bar = keras.utils.Progbar(stage.target, verbose=verbose, unit_name="step")
         self.done = done
 
     def on_train_batch_end(self, batch, logs=None):
@@ -73,7 +76,39 @@ class _Progress(keras.callbacks.Callback):
         self.bar.update(self.done + batch + 1, values=values, finalize=False)
 
     def on_train_end(self, logs=None):
-        self.done = int(self.model.trained_steps.numpy())
+        self.done = self.stage.done(self.model)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stage:
+    """One stage of training: the autoencoder (``fit``), or a learned prior (``fit_prior``)."""
+
+    name: str
+    fit_method: str
+    counter: str
+    objective: str
+    target: int
+    # Offsets the stage's seeds, so that the prior's chunks do not reuse the first stage's.
+    seed_offset: int = 0
+
+    def done(self, model) -> int:
+        return int(getattr(model, self.counter).numpy())
+
+
+def _stages(recipe: "Recipe", target: int) -> list[_Stage]:
+    stages = [_Stage("autoencoder", "fit", "trained_steps", "loss", target)]
+    if recipe.training.prior_steps:
+        stages.append(
+            _Stage(
+                "prior",
+                "fit_prior",
+                "prior_trained_steps",
+                "prior_nll",
+                recipe.training.prior_steps,
+                seed_offset=target,
+            )
+        )
+    return stages
 
 
 def _training_data(recipe: Recipe, seed: int):
@@ -148,7 +183,10 @@ def _resume(recipe: Recipe, checkpoint: Path):
             "--out directory, or delete the checkpoint to start afresh."
         )
     model = keras.saving.load_model(checkpoint / CHECKPOINT_MODEL)
-    if int(model.trained_steps.numpy()) != state["trained_steps"]:
+    recorded = {"trained_steps": state["trained_steps"]}
+    if "prior_trained_steps" in state:
+        recorded["prior_trained_steps"] = state["prior_trained_steps"]
+    if any(int(getattr(model, key).numpy()) != value for key, value in recorded.items()):
         raise RecipeError(f"The checkpoint in {checkpoint} is inconsistent; delete it.")
     return model, state
 
@@ -165,29 +203,37 @@ def set_steps_per_execution(model, steps: int) -> None:
 
 
 def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
-    """Trains (or resumes training) to the recipe's step count, checkpointing under
-    ``out_dir/checkpoints/<name>``. Returns the model and the run's state (history, wall
+    """Trains (or resumes training) to the recipe's step counts, checkpointing under
+    ``out_dir/checkpoints/<name>``: the model's steps, then, for a model with a learned prior,
+    ``training.prior_steps`` of the prior. Returns the model and the run's state (history, wall
     time)."""
     checkpoint = Path(out_dir) / CHECKPOINT_DIR / recipe.name
     model, state = _resume(recipe, checkpoint)
-    target = total_steps(recipe)
-    done = int(model.trained_steps.numpy())
-    if done > target:
-        raise RecipeError(
-            f"The checkpoint in {checkpoint} has {done} steps, more than the {target} asked for."
-        )
-    seed = recipe.training.seed
+    for stage in _stages(recipe, total_steps(recipe)):
+        done = stage.done(model)
+        if done > stage.target:
+            raise RecipeError(
+                f"The checkpoint in {checkpoint} has {done} {stage.name} steps, more than the "
+                f"{stage.target} asked for."
+            )
+        _train_stage(model, recipe, stage, state, checkpoint, verbose)
+    return model, state
+
+
+def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: Path, verbose):
+    seed = recipe.training.seed + stage.seed_offset
     chunk = recipe.training.checkpoint_every
     per_execution = recipe.training.steps_per_execution
-    progress = _Progress(target, done, verbose)
-    while done < target:
+    done = stage.done(model)
+    progress = _Progress(stage, done, verbose)
+    while done < stage.target:
         keras.utils.set_random_seed(seed + done)
-        steps = min(chunk, target - done)
+        steps = min(chunk, stage.target - done)
         set_steps_per_execution(model, math.gcd(steps, per_execution))
         started = time.perf_counter()
         data = _training_data(recipe, seed + done // chunk).repeat()
-        watch = _StopOnDivergence()
-        history = model.fit(
+        watch = _StopOnDivergence(stage)
+        history = getattr(model, stage.fit_method)(
             data,
             steps_per_epoch=steps,
             epochs=1,
@@ -198,21 +244,21 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
         if watch.diverged is not None:
             good, bad, loss = watch.diverged
             raise TrainingDivergedError(
-                f"Training diverged between steps {good} and {bad} (loss {loss}, or a weight "
-                "became NaN or infinite); it stopped "
+                f"Training ({stage.name}) diverged between steps {good} and {bad} "
+                f"({stage.objective} {loss}, or a weight became NaN or infinite); it stopped "
                 f"there. The checkpoint in {checkpoint} (step {done}) was kept. Lower "
                 "training.optimizer's learning_rate, or check the data."
             )
-        done = int(model.trained_steps.numpy())
+        done = stage.done(model)
         state["wall_time_seconds"] += time.perf_counter() - started
+        step_key = "step" if stage.counter == "trained_steps" else "prior_step"
         state["history"].append(
-            {"step": done, **{key: float(values[-1]) for key, values in history.history.items()}}
+            {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
         )
-        state.update(fingerprint=recipe.fingerprint(), trained_steps=done)
+        state.update({"fingerprint": recipe.fingerprint(), stage.counter: done})
         _atomic_save(model, state, checkpoint)
     if verbose:
         progress.bar.update(done, finalize=True)
-    return model, state
 
 
 def train(
