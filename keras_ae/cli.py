@@ -58,6 +58,8 @@ def command_models(args) -> int:
                 ("sample", info.can_sample),
                 ("canvas", info.sequential_canvas),
                 ("discrete codes", info.discrete_codes),
+                ("codebook and learned prior", info.codebook),
+                ("own ELBO", info.own_bound),
             )
             if present
         ]

@@ -26,6 +26,9 @@ PLANNED = (
     "beta_tcvae_dsprites",
     "factor_vae_dsprites",
     "capacity_vae_dsprites",
+    "vqvae_mnist",
+    "gumbel_vae_mnist",
+    "draw_mnist",
     "vae_celeba",
     "beta_vae_celeba",
 )

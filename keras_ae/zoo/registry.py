@@ -56,6 +56,12 @@ PRESETS: dict[str, dict] = dict(
             "capacity_vae_dsprites", "Capacity-controlled beta-VAE (Burgess et al.) on dSprites."
         ),
         _entry(
+            "vqvae_mnist",
+            "VQ-VAE (7x7 grid, 64 codes) with a gated PixelCNN prior on MNIST.",
+        ),
+        _entry("gumbel_vae_mnist", "Gumbel-softmax VAE (30 x 10 categorical latents) on MNIST."),
+        _entry("draw_mnist", "DRAW (16 steps, attention) on MNIST, drawn step by step."),
+        _entry(
             "vae_celeba", "Variational autoencoder (conv64) on CelebA 64x64.", needs_data="CelebA"
         ),
         _entry("beta_vae_celeba", "beta-VAE (conv64) on CelebA 64x64.", needs_data="CelebA"),
