@@ -68,8 +68,8 @@ def attention_filterbanks(
 def _filter(f_y: tf.Tensor, images: tf.Tensor, f_x: tf.Tensor, transpose: bool = False):
     """``F_Y image F_X^T`` per channel (a glimpse ``(batch, N, N, C)`` of ``(batch, H, W, C)``
     images), or with ``transpose`` ``F_Y^T patch F_X`` (a patch back onto the image)."""
-    # Two batched matmuls with the channels as a batch axis: tf.einsum's three-operand
-    # contraction was about 30 times slower here.
+    # Two batched matmuls with the channels as a batch axis, so every image of the batch has
+    # its own filters without building a (batch, N, H, W) intermediate.
     channels_first = tf.transpose(images, [0, 3, 1, 2])
     rows = tf.matmul(f_y[:, None], channels_first, transpose_a=transpose)
     filtered = tf.matmul(rows, f_x[:, None], transpose_b=not transpose)
