@@ -391,9 +391,9 @@ class Autoencoder(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit``, with the data checked first (see ``check_array``)."""
         validation = kwargs.get("validation_data")
-        # Keras would build the main optimizer on every trainable variable under a distribution
-        # strategy; built here on the main ones, it holds no slots for the auxiliary networks.
-        if self.auxiliary_objectives() and getattr(self, "optimizer", None) is not None:
+        # Keras would build the main optimizer on every trainable variable; built here on the
+        # main ones, it holds no slots for auxiliary networks or a later stage's (VQVAE's prior).
+        if getattr(self, "optimizer", None) is not None:
             self.build_optimizers()
         return self._run_checked(
             lambda: super(Autoencoder, self).fit(x, y, *args, **kwargs), x, validation

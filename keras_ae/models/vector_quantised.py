@@ -296,12 +296,6 @@ class VQVAE(Autoencoder):
             # The compiled steps were traced for the other stage's objectives.
             self.train_function = self.test_function = None
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit`` of the autoencoder (the first stage); see ``fit_prior``."""
-        if getattr(self, "optimizer", None) is not None:
-            self.build_optimizers()
-        return super().fit(x, y, *args, **kwargs)
-
     def fit_prior(self, x=None, y=None, *args, **kwargs):
         """Trains the prior on the code grids of ``x`` (the second stage), with the encoder and
         codebook frozen; takes ``keras.Model.fit``'s arguments. Its optimizer is the model's own
