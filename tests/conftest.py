@@ -71,3 +71,17 @@ def linear_model():
 @pytest.fixture(autouse=True)
 def _seeded():
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_tfds_data_dir(tmp_path_factory):
+    """TFDS's default data directory is an empty one of the session, not the user's
+    ~/tensorflow_datasets: data prepared there must not change which source a test reads."""
+    import tensorflow_datasets as tfds
+
+    directory = tmp_path_factory.mktemp("tensorflow_datasets")
+    with pytest.MonkeyPatch.context() as patch:
+        # TFDS reads $TFDS_DATA_DIR once, at import; subprocesses read the variable.
+        patch.setattr(tfds.core.constants, "DATA_DIR", str(directory))
+        patch.setenv("TFDS_DATA_DIR", str(directory))
+        yield directory

@@ -4,6 +4,9 @@ CelebA, as float32 numpy arrays or batched, shuffled, prefetched ``tf.data`` pip
 >>> from keras_ae import datasets
 >>> x_train = datasets.load("mnist_5k", split="train")               # (4000, 28, 28, 1)
 >>> train = datasets.load("dsprites", as_dataset=True, batch_size=64)  # batches (64, 64, 64, 1)
+
+Importing this package registers keras-ae's TFDS builders (``keras_ae.datasets.tfds_builders``),
+so ``tfds.load("keras_ae_dsprites")`` and ``tfds.load("keras_ae_mnist_5k")`` work.
 """
 
 import difflib
@@ -11,7 +14,13 @@ import difflib
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.datasets import celeba, dsprites, fashion_mnist, mnist
+from keras_ae.datasets import (
+    celeba,
+    dsprites,
+    fashion_mnist,
+    mnist,
+    tfds_builders,  # noqa: F401  (registers keras_ae_dsprites and keras_ae_mnist_5k with TFDS)
+)
 from keras_ae.datasets._common import (
     CorruptFileError,
     DatasetNotFoundError,
