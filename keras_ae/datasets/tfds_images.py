@@ -1,0 +1,157 @@
+"""Any TFDS image dataset as keras-ae images: ``keras_ae.datasets.load("tfds:NAME")``.
+
+``NAME`` is what ``tfds.builder`` takes, a config and version included
+(``"tfds:keras_ae_dsprites/small"``, ``"tfds:mnist:3.0.1"``). Images come out float32 in [0, 1]:
+uint8 pixels divided by 255, or by 1 for the datasets whose pixels are 0 and 1 (``dsprites``,
+``keras_ae_dsprites``, ``binarized_mnist``; ``max_value`` says so for others). Labels are the
+dataset's supervised target (``info.supervised_keys``), several classes stacked into ``(n, k)``.
+
+keras-ae's own builders are prepared when they are not (no network needed); any other dataset
+must already be prepared in the TFDS data directory: keras-ae never lets TFDS download.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from keras_ae.datasets import _tfds, tfds_builders
+from keras_ae.datasets._common import DatasetNotFoundError
+from keras_ae.datasets._streaming import deliver_stream
+
+PREFIX = "tfds:"
+#: TFDS datasets whose uint8 images hold 0 and 1 rather than 0 to 255.
+BINARY_DATASETS = ("dsprites", "keras_ae_dsprites", "binarized_mnist")
+
+
+def is_tfds_name(name) -> bool:
+    """Whether ``name`` names a TFDS dataset (``"tfds:NAME"``)."""
+    return isinstance(name, str) and name.startswith(PREFIX) and len(name) > len(PREFIX)
+
+
+def open_builder(name: str, data_dir: str | os.PathLike | None = None):
+    """TFDS's builder of ``name`` (without the "tfds:" prefix), its data ready to read."""
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise ValueError(
+            f"TFDS has no dataset {name!r} (keras-ae's own: "
+            f"{', '.join(tfds_builders.BUILDER_NAMES)}). {str(error).splitlines()[0]}"
+        ) from None
+    if _tfds.is_prepared(builder):
+        return builder
+    if isinstance(builder, tfds_builders.BUILDERS):
+        builder.download_and_prepare()
+        return builder
+    files = _tfds.manual_files(builder)
+    offline = (
+        f" (offline, with its files {files} in a directory DIR: "
+        f"`{_tfds.prepare_command(name, data_dir, 'DIR')}`)"
+        if files
+        else ""
+    )
+    raise DatasetNotFoundError(
+        f"TFDS's {name} is not prepared in {_tfds.data_dir_shown(data_dir)}, and keras-ae never "
+        f"lets TFDS download. Run `{_tfds.prepare_command(name, data_dir)}` on a machine with "
+        f"network{offline}, or pass tfds_data_dir= where it is prepared."
+    )
+
+
+def _image_key(info, name: str) -> str:
+    input_key = info.supervised_keys[0] if info.supervised_keys else None
+    image_feature = tfds.features.Image
+    images = [key for key, feature in info.features.items() if isinstance(feature, image_feature)]
+    for key in (input_key, "image"):
+        if key in images:
+            return key
+    if len(images) == 1:
+        return images[0]
+    raise ValueError(
+        f"{name}: expected one image feature (tfds.features.Image), found {images or 'none'} "
+        f"among {list(info.features)}."
+    )
+
+
+def label_keys_of(info, name: str) -> list[str]:
+    """The feature keys of the dataset's supervised target, in order."""
+    if not info.supervised_keys or len(info.supervised_keys) < 2:
+        raise ValueError(
+            f"{name} has no supervised target (info.supervised_keys), so no labels; "
+            "call it with with_labels=False (in a recipe: evaluation.probes: false)."
+        )
+    return tf.nest.flatten(info.supervised_keys[1])
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    tfds_data_dir: str | os.PathLike | None = None,
+    max_value: int | None = None,
+    **delivery,
+):
+    """``"tfds:NAME"`` as keras-ae images (see ``keras_ae.datasets.load``); ``split`` is any
+    TFDS split ("train", "test[:10%]"...) or "all"."""
+    builder = open_builder(name[len(PREFIX) :] if is_tfds_name(name) else name, tfds_data_dir)
+    return load_builder(builder, split, name=name, max_value=max_value, **delivery)
+
+
+def load_builder(
+    builder,
+    split: str,
+    *,
+    name: str,
+    label_keys: list[str] | None = None,
+    max_value: int | None = None,
+    with_labels: bool = False,
+    **delivery,
+):
+    """The images (and labels) of a ready TFDS builder's split (see ``load``); ``label_keys``
+    replaces the supervised target."""
+    info = builder.info
+    image_key = _image_key(info, name)
+    feature = info.features[image_key]
+    image_shape = tuple(feature.shape)
+    if None in image_shape:
+        raise ValueError(
+            f"{name}'s images vary in size (shape {image_shape}); keras-ae batches images of one "
+            "size, so resize them into a TFDS dataset of fixed shape first."
+        )
+    if feature.np_dtype != np.uint8:
+        raise ValueError(f"{name}: expected uint8 images, got {feature.np_dtype}.")
+    if max_value is None:
+        max_value = 1 if builder.name in BINARY_DATASETS else 255
+    if with_labels and label_keys is None:
+        label_keys = label_keys_of(info, name)
+    for key in label_keys or ():
+        if not np.issubdtype(info.features[key].np_dtype, np.integer):
+            raise ValueError(f"{name}: expected integer classes as labels; {key!r} is not.")
+    examples = builder.as_dataset(
+        split=_tfds.resolve_split(builder, split),
+        shuffle_files=False,
+        decoders={image_key: tfds.decode.SkipDecoding()},
+    )
+    count = int(examples.cardinality())
+    if count < 0:
+        raise ValueError(f"{name}: the size of split {split!r} is unknown.")
+
+    def select(key, example):
+        if not with_labels:
+            return key, example[image_key]
+        labels = [tf.cast(example[label], tf.int64) for label in label_keys]
+        return key, example[image_key], labels[0] if len(labels) == 1 else tf.stack(labels)
+
+    def to_image(encoded):
+        return tf.cast(feature.decode_example(encoded), tf.float32) / max_value
+
+    return deliver_stream(
+        examples.enumerate().map(select),
+        name=name,
+        count=count,
+        image_shape=image_shape,
+        to_image=to_image,
+        shuffle_buffer=_tfds.shuffle_buffer(builder),
+        with_labels=with_labels,
+        **delivery,
+    )
