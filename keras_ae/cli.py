@@ -159,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     length = training.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimizer steps (overrides the recipe)")
     length.add_argument("--epochs", type=int, help="epochs (overrides the recipe)")
-    training.add_argument("--dataset", help="train on another dataset, e.g. mnist")
+    training.add_argument(
+        "--dataset", help="train on another dataset, e.g. mnist or tfds:keras_ae_dsprites"
+    )
     training.set_defaults(run=command_train)
 
     evaluation = commands.add_parser(

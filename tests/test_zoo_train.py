@@ -110,3 +110,36 @@ def test_prior_steps_are_refused_for_a_model_without_a_prior():
 
     with pytest.raises(recipes.RecipeError, match="prior_steps trains a learned prior"):
         _tiny_recipe(prior_steps=5)
+
+
+TFDS_RECIPE = Path(__file__).parent / "data" / "tiny_tfds_recipe.yaml"
+
+
+def test_keras_ae_train_runs_a_recipe_on_a_tfds_dataset(tmp_path, capsys):
+    import json
+
+    from keras_ae.cli import main
+
+    assert main(["train", str(TFDS_RECIPE), "--out", str(tmp_path), "--steps", "3"]) == 0
+    metadata = json.loads((tmp_path / "tiny_tfds_vae" / "metadata.json").read_text())
+    assert metadata["dataset"] == {"name": "tfds:keras_ae_dsprites/small", "split": "train"}
+    assert metadata["history"][-1]["step"] == 3
+    # A dataset whose images do not fit the model is refused before training, naming both.
+    other = ["--dataset", "tfds:keras_ae_dsprites/small", "--out", str(tmp_path / "other")]
+    recipe = yaml.safe_load(TFDS_RECIPE.read_text())
+    recipe["model"]["input_shape"] = [28, 28, 1]
+    mismatched = tmp_path / "mismatched.yaml"
+    mismatched.write_text(yaml.safe_dump(recipe))
+    capsys.readouterr()
+    assert main(["train", str(mismatched), *other]) == 2
+    error = capsys.readouterr().err
+    assert "(64, 64, 1)" in error and "model.input_shape [28, 28, 1]" in error
+
+
+def test_training_pipelines_of_tfds_names_are_images_in_0_1():
+    from keras_ae.zoo.train import _training_data
+
+    recipe = recipes.Recipe.from_dict(yaml.safe_load(TFDS_RECIPE.read_text()))
+    batch = next(iter(_training_data(recipe, seed=0)))
+    assert batch.shape == (32, 64, 64, 1) and batch.dtype == "float32"
+    assert set(np.unique(batch.numpy())) == {0.0, 1.0}

@@ -9,7 +9,8 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       input_shape: [28, 28, 1]
       latent_dim: 30
     data:
-      name: mnist_5k                  # a keras_ae.datasets name
+      name: mnist_5k                  # a keras_ae.datasets name, or "tfds:NAME" (any TFDS
+                                      # image dataset, e.g. tfds:keras_ae_dsprites)
       train_split: train
       test_split: test                # held-out images for the evaluation ("none": sample)
       binarize: null                  # null, "static" or "dynamic"
@@ -240,12 +241,14 @@ class Recipe:
         return dataclasses.replace(self, **sections)
 
     def with_dataset(self, name: str) -> "Recipe":
-        """A copy that trains and evaluates on the ``keras_ae.datasets`` dataset ``name``."""
+        """A copy that trains and evaluates on the ``keras_ae.datasets`` dataset ``name``
+        (``"tfds:NAME"`` for a TFDS image dataset)."""
         from keras_ae import datasets
 
-        if name not in datasets.DATASETS:
+        if name not in datasets.DATASETS and not datasets.tfds_images.is_tfds_name(name):
             raise RecipeError(
-                f"Unknown dataset {name!r}; expected one of {list(datasets.DATASETS)}."
+                f"Unknown dataset {name!r}; expected one of {list(datasets.DATASETS)}, or "
+                "'tfds:NAME' for a TFDS image dataset."
             )
         return self.replace(data={"name": name})
 

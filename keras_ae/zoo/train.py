@@ -123,6 +123,7 @@ def _training_data(recipe: Recipe, seed: int):
         binarize=data.binarize,
         **data.options,
     )
+    check_image_shape(recipe, tuple(pipeline.element_spec.shape[1:]))
     shift = data.augment.get("shift", 0)
     if not shift:
         return pipeline
@@ -134,6 +135,18 @@ def _training_data(recipe: Recipe, seed: int):
         shift / height, shift / width, fill_mode="constant", interpolation="nearest", seed=seed
     )
     return pipeline.map(lambda x: translate(x, training=True), num_parallel_calls=2)
+
+
+def check_image_shape(recipe: Recipe, image_shape: tuple) -> None:
+    """Raises ``RecipeError`` when the dataset's images are not the model's input shape."""
+    expected = recipe.model_arguments.get("input_shape")
+    if expected is None or tuple(image_shape) == tuple(expected):
+        return
+    raise RecipeError(
+        f"{recipe.name}: data {recipe.data.name!r} gives images of shape {tuple(image_shape)}, "
+        f"but the model expects model.input_shape {list(expected)}. Set model.input_shape to "
+        f"{list(image_shape)}, or choose a dataset of {tuple(expected)} images."
+    )
 
 
 def total_steps(recipe: Recipe) -> int:
