@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_ae import datasets
-from keras_ae.datasets import _tfds, celeba, dsprites, shapes3d, tfds_builders
+from keras_ae.datasets import _tfds, celeba, dsprites, shapes3d, tfds_builders, tfds_images
 
 SMALL_INDICES = np.arange(0, dsprites.NUM_IMAGES, tfds_builders.SMALL_STRIDE)
 
@@ -289,3 +289,23 @@ def test_tfds_pipeline_shuffles_binarises_and_batches(tmp_path):
         image.tobytes() for image in grey
     )
     assert set(np.unique(static)) == {0.0, 1.0} and abs(static.mean() - grey.mean()) < 0.05
+
+
+def test_large_splits_stream_and_small_ones_are_read_once(tmp_path, monkeypatch):
+    _as_if_prepared(tmp_path, "mnist", {"train": 12, "test": 12})
+    with tfds.testing.mock_data(num_examples=12, data_dir=tmp_path):
+        held = datasets.load("tfds:mnist", "test", tfds_data_dir=tmp_path, binarize="static")
+        # Read once: a second load (a training run's next chunk) reads no records.
+        monkeypatch.setattr(tfds_images, "_examples", None)
+        again = datasets.load("tfds:mnist", "test", tfds_data_dir=tmp_path, binarize="static")
+        monkeypatch.undo()
+        monkeypatch.setattr(tfds_images, "IN_MEMORY_BYTES", -1)
+        streamed = datasets.load("tfds:mnist", "test", tfds_data_dir=tmp_path, binarize="static")
+        batches = datasets.load(
+            "tfds:mnist", "test", tfds_data_dir=tmp_path, as_dataset=True, batch_size=5
+        )
+        sizes = [len(batch) for batch in batches]
+    np.testing.assert_array_equal(again, held)
+    # Streamed, the same images come in the same order, binarised alike.
+    np.testing.assert_array_equal(streamed, held)
+    assert sizes == [5, 5, 2]

@@ -1,6 +1,6 @@
-"""Delivery of image datasets read example by example, for sets too large to hold as arrays
-(CelebA, TFDS image datasets): a seeded subset, shuffling, decoding, binarisation and batching,
-as one numpy array or a ``tf.data`` pipeline (see ``keras_ae.datasets.load``)."""
+"""Delivery of image datasets decoded example by example, for sets too large to hold as pixel
+arrays (CelebA, TFDS image datasets): a seeded subset, shuffling, decoding, binarisation and
+batching, as one numpy array or a ``tf.data`` pipeline (see ``keras_ae.datasets.load``)."""
 
 from collections.abc import Callable
 
@@ -18,13 +18,13 @@ from keras_ae.datasets._common import (
 
 
 def deliver_stream(
-    examples: tf.data.Dataset,
+    source: tf.data.Dataset | Callable[[tf.Tensor], tuple],
     *,
     name: str,
     count: int,
     image_shape: tuple[int, ...],
     to_image: Callable[[tf.Tensor], tf.Tensor],
-    shuffle_buffer: int,
+    shuffle_buffer: int = 10_000,
     as_dataset: bool,
     batch_size: int,
     shuffle: bool,
@@ -33,13 +33,15 @@ def deliver_stream(
     with_labels: bool,
     num_examples: int | None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray] | tf.data.Dataset:
-    """``examples`` as float32 images ``(n, *image_shape)`` in [0, 1] (and labels).
+    """``count`` examples as float32 images ``(n, *image_shape)`` in [0, 1] (and labels).
 
-    ``examples`` yields ``(key, item)`` or, with labels, ``(key, item, label)`` in a fixed order:
-    ``to_image`` maps an item (encoded bytes, a path, raw pixels) to one image, and ``key``
-    (int64) seeds that image's static binarisation, so an image is binarised alike in every
-    split and subset it appears in. ``count`` is the number of examples, ``shuffle_buffer`` how
-    many items shuffling may hold (all of them when they are small).
+    ``source`` is either a dataset yielding the examples in a fixed order, shuffled through a
+    buffer of ``shuffle_buffer`` of them, or, for examples held in memory, a function from an
+    example's position (int64) to the example, and then all positions are shuffled. An example
+    is ``(key, item)`` or, with labels, ``(key, item, label)``: ``to_image`` maps an item
+    (encoded bytes, a path) to one image, and ``key`` (int64) seeds that image's static
+    binarisation, so an image is binarised alike in every subset (``num_examples``) of the
+    split, and in every split when ``key`` is its index among all images.
     """
     check_binarize(binarize)
     batch_size = check_batch_size(batch_size)
@@ -48,21 +50,24 @@ def deliver_stream(
             "binarize='dynamic' draws new binary images every epoch, so it needs "
             "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
         )
+    addressable = not isinstance(source, tf.data.Dataset)
+    examples = tf.data.Dataset.range(count) if addressable else source.enumerate()
     if num_examples is not None:
         keep = np.zeros(count, dtype=bool)
         keep[choose_examples(np.arange(count), num_examples, seed)] = True
-        examples = (
-            examples.enumerate()
-            .filter(lambda position, element: tf.gather(keep, position))
-            .map(lambda position, element: element)
-        )
+        if addressable:
+            examples = examples.filter(lambda position: tf.gather(keep, position))
+        else:
+            examples = examples.filter(lambda position, element: tf.gather(keep, position))
         count = num_examples
+    if not addressable:
+        examples = examples.map(lambda position, element: element)
     if as_dataset and shuffle:
-        # Items are shuffled before decoding: encoded images or paths are far smaller than
-        # pixels, so the buffer can hold a whole ordered set such as dSprites.
-        examples = examples.shuffle(
-            max(1, min(count, shuffle_buffer)), seed=seed, reshuffle_each_iteration=True
-        )
+        # Positions shuffle cheaply, all of them; streamed examples through a bounded buffer.
+        buffer = count if addressable else max(1, min(count, shuffle_buffer))
+        examples = examples.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    if addressable:
+        examples = examples.map(source, num_parallel_calls=tf.data.AUTOTUNE)
     if not as_dataset:
         check_numpy_size(name, count, image_shape, num_examples is not None)
 

@@ -15,12 +15,6 @@ import tensorflow_datasets as tfds
 
 from keras_ae.datasets._common import DatasetNotFoundError
 
-# Shuffling holds encoded examples, up to this many bytes of them: all of dSprites or MNIST,
-# a third of CelebA's JPEGs.
-SHUFFLE_BUFFER_BYTES = 512 * 1024**2
-# The buffer when the dataset's size in bytes is unknown.
-DEFAULT_SHUFFLE_BUFFER = 10_000
-
 
 def data_dir_shown(data_dir: str | os.PathLike | None) -> str:
     """The TFDS data directory that ``data_dir`` stands for, for messages."""
@@ -108,11 +102,11 @@ def read_arrays(builder, split: str, label_key: str) -> tuple[np.ndarray, np.nda
     return examples["image"].astype(np.uint8), examples[label_key].astype(np.int64)
 
 
-def shuffle_buffer(builder) -> int:
-    """How many encoded examples of ``builder`` a shuffle buffer may hold."""
-    splits = builder.info.splits.values()
-    size = sum(split.num_bytes for split in splits)
-    count = sum(split.num_examples for split in splits)
+def split_bytes(builder, split: str) -> int:
+    """The approximate size on disk of a split (any split expression) of ``builder``."""
+    splits = builder.info.splits
+    size = sum(info.num_bytes for info in splits.values())
+    count = sum(info.num_examples for info in splits.values())
     if size <= 0 or count <= 0:
-        return DEFAULT_SHUFFLE_BUFFER
-    return max(DEFAULT_SHUFFLE_BUFFER, SHUFFLE_BUFFER_BYTES * count // size)
+        return 0
+    return size * splits[split].num_examples // count

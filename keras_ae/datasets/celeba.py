@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
-from keras_ae.datasets import _tfds
+from keras_ae.datasets import _tfds, tfds_images
 from keras_ae.datasets._common import DatasetNotFoundError, cache_dir, check_binarize
 from keras_ae.datasets._streaming import deliver_stream
 
@@ -142,16 +141,6 @@ def folder_files(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, n
     return paths[chosen], chosen.astype(np.int64)
 
 
-def _tfds_examples(builder, split: str) -> tf.data.Dataset:
-    """``(index, encoded JPEG)`` pairs of TFDS celeb_a's split, in file order."""
-    examples = builder.as_dataset(
-        split=TFDS_SPLITS[split],
-        shuffle_files=False,
-        decoders={"image": tfds.decode.SkipDecoding()},
-    )
-    return examples.enumerate().map(lambda index, example: (index, example["image"]))
-
-
 def _not_found(folder: Path, tfds_data_dir) -> DatasetNotFoundError:
     return DatasetNotFoundError(
         f"CelebA not found: no folder {folder}, and TFDS's {TFDS_NAME} is not prepared in "
@@ -200,7 +189,8 @@ def load(
     """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1] (see ``keras_ae.datasets.load``).
 
     ``split`` may also be "validation". Static binarisation draws each image's bits from
-    ``(seed, its index among all images)``, so an image is binarised the same in every split.
+    ``(seed, its index)``: among all images from a folder, so an image is binarised the same in
+    every split; within the split read from TFDS.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} for celeba, got {split!r}.")
@@ -208,32 +198,35 @@ def load(
     if with_labels:
         raise ValueError("celeba is loaded without labels; call it with with_labels=False.")
     kind, found = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
-    if kind == "folder":
-        paths, indices = folder_files(found, split)
-        examples = tf.data.Dataset.from_tensor_slices((indices, paths))
-        count, shuffle_buffer = len(paths), len(paths)
-
-        def to_image(path):
-            return decode(tf.io.read_file(path))
-
-    else:
-        examples = _tfds_examples(found, split)
-        count, shuffle_buffer = int(examples.cardinality()), _tfds.shuffle_buffer(found)
-        if count < 0:
-            raise ValueError(f"TFDS's {TFDS_NAME} split {split!r} has no known size.")
-        to_image = decode
-    return deliver_stream(
-        examples,
-        name="celeba",
-        count=count,
-        image_shape=IMAGE_SHAPE,
-        to_image=to_image,
-        shuffle_buffer=shuffle_buffer,
+    delivery = dict(
         as_dataset=as_dataset,
         batch_size=batch_size,
         shuffle=shuffle,
         seed=seed,
         binarize=binarize,
-        with_labels=False,
         num_examples=num_examples,
+    )
+    if kind == "tfds":
+        return tfds_images.load_builder(
+            found,
+            TFDS_SPLITS[split],
+            name="celeba",
+            decode=decode,
+            image_shape=IMAGE_SHAPE,
+            **delivery,
+        )
+    paths, indices = folder_files(found, split)
+    paths, indices = tf.constant(paths), tf.constant(indices)
+
+    def example_at(position):
+        return tf.gather(indices, position), tf.gather(paths, position)
+
+    return deliver_stream(
+        example_at,
+        name="celeba",
+        count=int(paths.shape[0]),
+        image_shape=IMAGE_SHAPE,
+        to_image=lambda path: decode(tf.io.read_file(path)),
+        with_labels=False,
+        **delivery,
     )
