@@ -123,9 +123,11 @@ class BatchChecker:
         self.failure: BaseException | None = None
         self.batches = 0
 
-    def check(self, batch):
+    def check(self, batch, number: int | None = None):
+        """``batch`` as Keras wants it, ``(x, ...)``, if its ``x`` passes; ``number`` (from 1)
+        names it in the error, by default the count of batches checked."""
         self.batches += 1
-        what = f"batch {self.batches} of the data"
+        what = f"batch {number or self.batches} of the data"
         try:
             if not isinstance(batch, tuple):
                 # Keras wants (x,), (x, y) or (x, y, sample_weight); a bare array means (x,).
@@ -182,7 +184,9 @@ class _CheckedPyDataset(keras.utils.PyDataset):
         except Exception as error:
             self.checker.failure = error
             raise
-        return self.checker.check(batch)
+        # Keras reads the first batches twice (once to learn their shapes), so the index, not
+        # a count, names the batch.
+        return self.checker.check(batch, number=index + 1)
 
     def on_epoch_end(self) -> None:
         self.source.on_epoch_end()

@@ -357,7 +357,7 @@ class Autoencoder(keras.Model):
         of shape ``(n, *data_shape)``, holds NaN/Inf or, with a Bernoulli likelihood, values
         outside [0, 1]."""
         array = as_numeric_array(x, what)
-        self.check_input_shape(array.shape)
+        check_shape(array.shape, self.data_shape, what, batch="batch")
         checked_array(array, what, self.data_shape, self.needs_unit_range, allow_empty=False)
 
     def _check_data_argument(self, data, what: str) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae._stateless import allocated_even_when_sizing
 from keras_ae.data_checks import DataError, as_numeric_array
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
@@ -137,9 +138,10 @@ class VQVAE(Autoencoder):
             channels=self.prior_channels,
             num_layers=self.prior_layers,
         )
-        self.prior_optimizer = keras.optimizers.Adam(
-            learning_rate=self.prior_learning_rate, name="prior_adam"
-        )
+        with allocated_even_when_sizing():
+            self.prior_optimizer = keras.optimizers.Adam(
+                learning_rate=self.prior_learning_rate, name="prior_adam"
+            )
         self.prior_trained_steps = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="prior_steps"
         )
