@@ -8,6 +8,7 @@ make keras_ae allocate more than the file holds), and the optimizer to recompile
 of Keras' own.
 """
 
+import copy
 import hashlib
 import os
 import re
@@ -28,6 +29,8 @@ from keras_ae.zoo.errors import (
 from keras_ae.zoo.preset_files import WEIGHTS_FILE
 
 _PACKAGE = "keras_ae"
+# Built-in Keras layers that carry Python code in their config.
+_CODE_CARRYING_LAYERS = ("Lambda",)
 #: The largest ``config.json``/``metadata.json`` read: save_preset writes a few kilobytes.
 MAX_JSON_BYTES = 8 << 20
 
@@ -149,6 +152,13 @@ def _check_nested_classes(node, where: str, source: str) -> None:
             and isinstance(class_name, str)
             and class_name.startswith("__")
         )
+        if class_name in _CODE_CARRYING_LAYERS and _is_keras_module(module):
+            raise UnregisteredClassError(
+                f"{source}: config.json holds a {class_name} layer at {where}, which runs code "
+                "stored in the file; keras_ae loads only its own models and Keras layers "
+                "without stored code. If you trust this file, load it with "
+                "keras.saving.load_model(..., safe_mode=False)."
+            )
         is_own = isinstance(registered_name, str) and registered_name.startswith(f"{_PACKAGE}>")
         if is_own and keras.saving.get_registered_object(registered_name) is None:
             is_own = False
@@ -223,7 +233,8 @@ def check_variables_fit_weights(config: Mapping, weights: Path, source: str) -> 
     """
     try:
         needed = variable_bytes(
-            lambda: keras.saving.deserialize_keras_object(dict(config), safe_mode=True)
+            # Deserialising consumes nested configs, so the model is sized from a copy.
+            lambda: keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
         )
     except Exception as error:
         raise PresetError(
