@@ -12,6 +12,7 @@ A preset is a directory laid out like a Hugging Face model repository:
 What is checked before a stranger's preset is built lives in ``trust.py``.
 """
 
+import glob
 import json
 import os
 import re
@@ -154,6 +155,7 @@ def save_preset(
         raise UnregisteredClassError(f"Cannot save this model as a preset: {error}") from None
 
     target = Path(directory).expanduser().absolute()
+    recover_interrupted_save(target, remove_leftovers=True)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target} exists and is not a directory; choose another path.")
     if target.exists() and not overwrite:
@@ -234,6 +236,22 @@ def _parameter_count(model: Autoencoder) -> int:
     # model.count_params() would also count the metric trackers, the step counter and the seed
     # state; the trainable weights are the network's parameters.
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+
+
+def recover_interrupted_save(target: Path, remove_leftovers: bool = False) -> None:
+    """Undoes a ``save_preset`` of ``target`` that was killed part-way: a preset set aside to be
+    replaced comes back if no new one took its place. With ``remove_leftovers`` (a new save
+    of ``target`` starts), what killed saves left beside ``target`` is removed too."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    set_aside = sorted(parent.glob(f".{glob.escape(target.name)}.*.old"), key=os.path.getmtime)
+    if set_aside and not target.exists():
+        os.rename(set_aside.pop(), target)
+    if not remove_leftovers:
+        return
+    for leftover in [*set_aside, *parent.glob(f".{glob.escape(target.name)}.*.partial")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _move_into_place(staging: Path, target: Path) -> None:

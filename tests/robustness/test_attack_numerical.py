@@ -37,8 +37,9 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_last_checkpoint(
     checkpoint = tmp_path / "checkpoints" / "tiny_vae"
 
     def last_good_checkpoint_intact():
-        assert json.loads((checkpoint / "state.json").read_text())["trained_steps"] == kept
-        model = keras.saving.load_model(checkpoint / "model.keras")
+        state = json.loads((checkpoint / "state.json").read_text())
+        assert state["trained_steps"] == kept
+        model = keras.saving.load_model(checkpoint / state["model_file"])
         assert int(model.trained_steps.numpy()) == kept
         assert all(np.isfinite(weight).all() for weight in model.get_weights())
 
