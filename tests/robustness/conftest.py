@@ -24,4 +24,4 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("KERAS_AE_HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(os.environ.get("KERAS_AE_HYPOTHESIS_PROFILE") or "ci")
