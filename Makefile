@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo clean
+.PHONY: setup test demo reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check keras_ae tests benchmarks
 	$(BIN)/ruff format --check keras_ae tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
+
+# The robustness suite alone, then its table (README, "Reliability"). For many more random
+# cases: make reliability KERAS_AE_HYPOTHESIS_PROFILE=thorough
+reliability: $(STAMP)
+	rm -f .robustness.jsonl
+	KERAS_AE_ROBUSTNESS_LOG=$(CURDIR)/.robustness.jsonl KERAS_AE_HYPOTHESIS_PROFILE=$(KERAS_AE_HYPOTHESIS_PROFILE) \
+		$(BIN)/python -m pytest -q -n auto tests/robustness
+	cd tests/robustness && ../../$(BIN)/python report.py $(CURDIR)/.robustness.jsonl
 
 demo: $(STAMP)
 	$(BIN)/keras-ae demo --out out

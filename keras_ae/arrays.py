@@ -13,21 +13,25 @@ def as_float32(x) -> np.ndarray:
     return np.asarray(x.numpy() if tf.is_tensor(x) else x, dtype=np.float32)
 
 
-def map_batches(function: Callable, x: np.ndarray, batch_size: int):
+def map_batches(function: Callable, x: np.ndarray | tuple, batch_size: int):
     """``function`` (tensors in, a tensor or a tuple of tensors out) over ``x`` in batches of
     ``batch_size``, concatenated: numpy, or a tuple of numpy arrays.
 
-    An empty ``x`` gives empty outputs of the right trailing shapes and dtypes (``function``
-    runs once on one zero example of ``x``'s dtype to learn them).
+    ``x`` is an array, or a tuple of arrays of one length whose batches are passed as separate
+    arguments. An empty ``x`` gives empty outputs of the right trailing shapes and dtypes
+    (``function`` runs once on one zero example of ``x``'s dtype to learn them).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    if len(x) == 0:
-        probe = function(tf.zeros((1, *x.shape[1:]), x.dtype))
+    arrays = x if isinstance(x, tuple) else (x,)
+    if len({len(array) for array in arrays}) != 1:
+        raise ValueError(f"The arrays differ in length: {[len(array) for array in arrays]}.")
+    if len(arrays[0]) == 0:
+        probe = function(*(tf.zeros((1, *array.shape[1:]), array.dtype) for array in arrays))
         return _concatenated([_numpy(probe)], first=0)
     parts = [
-        _numpy(function(tf.constant(x[start : start + batch_size])))
-        for start in range(0, len(x), batch_size)
+        _numpy(function(*(tf.constant(array[start : start + batch_size]) for array in arrays)))
+        for start in range(0, len(arrays[0]), batch_size)
     ]
     return _concatenated(parts)
 

@@ -11,6 +11,9 @@ import pytest  # noqa: E402
 
 import keras_ae  # noqa: E402  (selects the TensorFlow backend first)
 
+# The Hub mirror's fixtures (``mirror``, ``hub``), for any test that needs them.
+pytest_plugins = ["hub_mirror"]
+
 
 @pytest.fixture(scope="session")
 def mnist_images() -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ def _assert_unchanged(model, weights):
 
 
 def test_wrong_shape_names_the_expected_one(model):
-    with pytest.raises(DataError, match=r"Expected inputs of shape \(batch, 6, 6, 1\), got"):
+    with pytest.raises(DataError, match=r"Expected x of shape \(batch, 6, 6, 1\), got"):
         model.fit(np.zeros((8, 6, 6)), verbose=0)
     with pytest.raises(DataError, match=r"\(n, 6, 6, 1\)"):
         model.encode(np.zeros((2, 36)))

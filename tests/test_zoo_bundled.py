@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import keras_ae
+from keras_ae.evaluation.codebook import codebook_metrics
 from keras_ae.models import model_info
 from keras_ae.zoo import UnknownPresetError, preset_directory, readme_table, registry
 from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
@@ -29,14 +30,18 @@ def test_the_mnist_presets_are_bundled():
     assert set(BUNDLED) <= set(keras_ae.list_models())
 
 
+def _loaded_offline(name: str, monkeypatch):
+    """The bundled preset ``name`` loaded offline, its metadata, and its held-out test images."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    metadata = _metadata(name)
+    x = held_out_data(evaluation_recipe(metadata["recipe"], probes=False))["x_test"]
+    return keras_ae.load(name), metadata, x
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_preset_loads_offline_and_reproduces_its_card(name, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = keras_ae.load(name)
+    model, metadata, x = _loaded_offline(name, monkeypatch)
     assert model.compiled
-    metadata = _metadata(name)
-    recipe = evaluation_recipe(metadata["recipe"], probes=False)
-    x = held_out_data(recipe)["x_test"]
     error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
     assert error == pytest.approx(metadata["metrics"]["reconstruction.squared_error"], rel=0.02)
     assert metadata["trained_steps"] == int(model.trained_steps.numpy()) > 0
@@ -48,15 +53,23 @@ OWN_BOUND = [name for name in BUNDLED if model_info(_metadata(name)["class_name"
 
 @pytest.mark.parametrize("name", OWN_BOUND)
 def test_a_bundled_bound_reproduces_its_card(name, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = keras_ae.load(name)
-    metadata = _metadata(name)
-    recipe = evaluation_recipe(metadata["recipe"], probes=False)
-    x = held_out_data(recipe)["x_test"][:1000]
+    model, metadata, x = _loaded_offline(name, monkeypatch)
+    x = x[:1000]
     # evaluate_model's seed for random_state=0, as the card was computed with.
     seed = int(np.random.RandomState(0).randint(2**31 - 1))
     elbo = -float(np.mean(model.negative_elbo(x, seed=seed)))
     assert elbo == pytest.approx(metadata["metrics"]["elbo.elbo"], rel=0.02)
+
+
+CODEBOOK = [name for name in BUNDLED if model_info(_metadata(name)["class_name"]).codebook]
+
+
+@pytest.mark.parametrize("name", CODEBOOK)
+def test_a_bundled_codebook_reproduces_its_card(name, monkeypatch):
+    model, metadata, x = _loaded_offline(name, monkeypatch)
+    measured = codebook_metrics(model, x)
+    for key in ("perplexity", "prior_nll"):
+        assert measured[key] == pytest.approx(metadata["metrics"][f"codebook.{key}"], rel=0.02)
 
 
 @pytest.mark.parametrize("name", ["vae_celeba", "beta_vae_celeba"])

@@ -224,10 +224,15 @@ class FactorRepresentation:
                 chunk, random_state
             )
             codes = np.asarray(self.representation_function(observations), dtype=np.float64)
-            if codes.ndim != 2 or len(codes) != len(chunk):
+            if codes.ndim != 2 or len(codes) != len(chunk) or codes.shape[1] < 1:
                 raise ValueError(
                     f"representation_function must map {len(chunk)} observations to an array "
-                    f"(n, d) = ({len(chunk)}, d); it returned shape {codes.shape}."
+                    f"(n, d) = ({len(chunk)}, d) with d >= 1; it returned shape {codes.shape}."
+                )
+            if not np.isfinite(codes).all():
+                raise ValueError(
+                    "representation_function returned NaN or Inf codes; the metrics need finite "
+                    "ones. Check the model's weights (a diverged model encodes to NaN)."
                 )
             parts.append(codes)
         self.observations_encoded += len(factors)

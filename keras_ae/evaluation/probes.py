@@ -51,11 +51,31 @@ def probe_accuracy(
     n_neighbors: int = 5,
 ) -> float:
     """Test accuracy of ``classifier`` ("logistic" or "knn") fitted on features ``(n, k)``."""
+    for name, features, labels in (
+        ("train", train_features, train_labels),
+        ("test", test_features, test_labels),
+    ):
+        _check_features(np.asarray(features), np.asarray(labels), name)
     model = _classifier(classifier, n_neighbors)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_features, train_labels)
     return float(np.mean(model.predict(test_features) == test_labels))
+
+
+def _check_features(features: np.ndarray, labels: np.ndarray, split: str) -> None:
+    # sklearn's own errors name neither the split nor the likely cause (a diverged encoder).
+    if features.ndim != 2 or features.shape[1] < 1:
+        raise ValueError(f"The {split} features must be (n, k) with k >= 1, got {features.shape}.")
+    if len(features) != len(labels):
+        raise ValueError(
+            f"The {split} features hold {len(features)} examples but the labels {len(labels)}."
+        )
+    if not np.isfinite(features).all():
+        raise ValueError(
+            f"The {split} features hold NaN or Inf; a probe needs finite ones (a diverged "
+            "encoder gives NaN)."
+        )
 
 
 def _flat(x) -> np.ndarray:

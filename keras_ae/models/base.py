@@ -13,7 +13,18 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.arrays import as_float32, map_batches
+from keras_ae.arrays import map_batches
+from keras_ae.data_checks import (
+    BatchChecker,
+    DataError,
+    as_numeric_array,
+    check_count,
+    check_seed,
+    check_shape,
+    checked_array,
+    is_generator,
+    wrap_for_checks,
+)
 from keras_ae.models.registry import register_model
 from keras_ae.networks import build_decoder, build_encoder
 
@@ -24,10 +35,6 @@ _DATA_ERROR = "keras_ae data check: "
 LINEAR_PROBES = ("probe.embedding.logistic", "probe.pixels.logistic")
 # The key of the noise generator's state among the model's own saved variables.
 _NOISE_STATE = "noise_state"
-
-
-class DataError(ValueError):
-    """The training or evaluation data cannot be used: wrong shape, NaN/Inf, or out of range."""
 
 
 def _as_tuple(shape) -> tuple[int, ...] | None:
@@ -336,30 +343,22 @@ class Autoencoder(keras.Model):
         return self._track(self.loss_terms(self._prepare_batch(data), training=False))
 
     # ------------------------------------------------------------------ input checks for fit
+    @property
+    def needs_unit_range(self) -> bool:
+        """Whether data must lie in [0, 1] (a Bernoulli likelihood)."""
+        return self.likelihood == "bernoulli"
+
     def check_input_shape(self, shape) -> None:
         """Raises ``DataError`` unless ``shape`` is ``(batch, *data_shape)``."""
-        shape = tuple(shape)
-        if len(shape) != len(self.data_shape) + 1 or any(
-            got is not None and got != want
-            for got, want in zip(shape[1:], self.data_shape, strict=False)
-        ):
-            raise DataError(
-                f"Expected inputs of shape (batch, {', '.join(map(str, self.data_shape))}), "
-                f"got {shape}."
-            )
+        check_shape(shape, self.data_shape, "inputs", batch="batch")
 
     def check_array(self, x, what: str = "x") -> None:
-        """Refuses an array of the wrong shape, with NaN/Inf, or, with a Bernoulli likelihood,
-        values outside [0, 1], before any training starts."""
-        x = np.asarray(x)
-        self.check_input_shape(x.shape)
-        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-            raise DataError(f"{what} holds NaN or Inf.")
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise DataError(
-                f"A Bernoulli likelihood needs {what} in [0, 1]; got values in "
-                f"[{x.min()}, {x.max()}]. Scale the data (e.g. divide uint8 images by 255)."
-            )
+        """Refuses, before any training starts, an ``x`` that is not a non-empty array of numbers
+        of shape ``(n, *data_shape)``, holds NaN/Inf or, with a Bernoulli likelihood, values
+        outside [0, 1]."""
+        array = as_numeric_array(x, what)
+        check_shape(array.shape, self.data_shape, what, batch="batch")
+        checked_array(array, what, self.data_shape, self.needs_unit_range, allow_empty=False)
 
     def _check_data_argument(self, data, what: str) -> None:
         if isinstance(data, tf.data.Dataset):
@@ -367,18 +366,24 @@ class Autoencoder(keras.Model):
             self.check_input_shape((spec[0] if isinstance(spec, tuple) else spec).shape)
         elif isinstance(data, tuple) and data:
             self._check_data_argument(data[0], what)
-        elif isinstance(data, np.ndarray | list) or tf.is_tensor(data):
+        elif not isinstance(data, keras.utils.PyDataset) and not is_generator(data):
             self.check_array(data, what)
-        # Generators and PyDatasets are checked batch by batch, in the graph.
+        # Generators and PyDatasets are checked batch by batch as they are read (BatchChecker),
+        # tf.data pipelines in the training step.
 
-    def _run_checked(self, run: Callable, x, validation_data=None):
+    def _run_checked(self, run: Callable, x, validation_data=None, checker=None):
         self._check_data_argument(x, "x")
         if validation_data is not None:
             self._check_data_argument(validation_data, "validation_data")
         try:
             return run()
-        except tf.errors.InvalidArgumentError as error:
-            if _DATA_ERROR not in error.message:
+        except tf.errors.OpError as error:
+            if checker is not None and checker.failure is not None:
+                # The generator's own refusal or exception, not tf.data's rewording of it.
+                raise checker.failure from None
+            if not isinstance(error, tf.errors.InvalidArgumentError) or (
+                _DATA_ERROR not in error.message
+            ):
                 raise
             # Each check's message is one sentence; TensorFlow appends its own text after it.
             rest = error.message.split(_DATA_ERROR, 1)[1]
@@ -395,14 +400,25 @@ class Autoencoder(keras.Model):
         # main ones, it holds no slots for auxiliary networks or a later stage's (VQVAE's prior).
         if getattr(self, "optimizer", None) is not None:
             self.build_optimizers()
+        checker = BatchChecker(self.data_shape, self.needs_unit_range)
+        data = wrap_for_checks(x, checker)
+        data = x if data is None else data
         return self._run_checked(
-            lambda: super(Autoencoder, self).fit(x, y, *args, **kwargs), x, validation
+            lambda: super(Autoencoder, self).fit(data, y, *args, **kwargs),
+            x,
+            validation,
+            checker,
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``, with the data checked first."""
+        checker = BatchChecker(self.data_shape, self.needs_unit_range)
+        data = wrap_for_checks(x, checker)
+        data = x if data is None else data
         return self._run_checked(
-            lambda: super(Autoencoder, self).evaluate(x, y, *args, **kwargs), x
+            lambda: super(Autoencoder, self).evaluate(data, y, *args, **kwargs),
+            x,
+            checker=checker,
         )
 
     # ---------------------------------------------------------------------------- inference
@@ -420,20 +436,41 @@ class Autoencoder(keras.Model):
             return tf.sigmoid(decoder_output)
         return decoder_output
 
-    def _batched(self, name: str, function: Callable, x, expected: tuple, batch_size: int):
-        """Runs a compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out."""
-        x = as_float32(x)
-        if x.shape[1:] != expected:
-            raise DataError(
-                f"Expected an array of shape (n, {', '.join(map(str, expected))}), got {x.shape}."
-            )
+    def _batched(
+        self,
+        name: str,
+        function: Callable,
+        x,
+        expected: tuple,
+        batch_size: int,
+        what: str = "x",
+        unit_range: bool = False,
+    ):
+        """Runs a compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out.
+
+        ``x`` is checked first (``data_checks.checked_array``); an empty ``x`` gives empty
+        outputs."""
+        x = checked_array(x, what, expected, unit_range)
         if name not in self._inference_functions:
             self._inference_functions[name] = tf.function(function, reduce_retracing=True)
         return map_batches(self._inference_functions[name], x, batch_size)
 
+    @staticmethod
+    def sampling_rng(n, seed) -> tuple[int, np.random.Generator]:
+        """``n`` (checked: a non-negative int) and a generator seeded by ``seed`` (``None`` or a
+        non-negative int), for the models' ``sample``."""
+        return check_count(n), np.random.default_rng(check_seed(seed))
+
     def encode(self, x, batch_size: int = 256) -> np.ndarray:
         """Embeds ``x`` ``(n, *data_shape)`` into ``(n, latent_dim)`` (deterministic)."""
-        return self._batched("encode", self.embedding, x, self.data_shape, batch_size)
+        return self._batched(
+            "encode",
+            self.embedding,
+            x,
+            self.data_shape,
+            batch_size,
+            unit_range=self.needs_unit_range,
+        )
 
     def decode(self, z, batch_size: int = 256) -> np.ndarray:
         """Decodes ``z`` ``(n, latent_dim)`` into pixel values ``(n, *data_shape)``, not logits."""
@@ -443,8 +480,16 @@ class Autoencoder(keras.Model):
             z,
             (self.latent_dim,),
             batch_size,
+            what="z",
         )
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``decode(encode(x))`` in one pass: ``(n, *data_shape)`` pixel values."""
-        return self._batched("reconstruct", self.call, x, self.data_shape, batch_size)
+        return self._batched(
+            "reconstruct",
+            self.call,
+            x,
+            self.data_shape,
+            batch_size,
+            unit_range=self.needs_unit_range,
+        )

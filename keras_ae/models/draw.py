@@ -18,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae.arrays import map_batches
+from keras_ae.data_checks import check_seed, checked_array
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 
@@ -364,9 +366,9 @@ class DRAW(Autoencoder):
     def negative_elbo(self, x, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``-ELBO`` of each example of ``x``, ``(n,)`` nats: one sample of every step's latent,
         the reconstruction NLL of the last canvas plus the KL summed over steps."""
-        x = np.asarray(x, dtype=np.float32)
+        x = checked_array(x, "x", self.data_shape, self.needs_unit_range)
         noise = (
-            np.random.default_rng(seed)
+            np.random.default_rng(check_seed(seed))
             .standard_normal((len(x), self.steps, self.step_latent_dim))
             .astype(np.float32)
         )
@@ -374,21 +376,15 @@ class DRAW(Autoencoder):
             self._inference_functions["negative_elbo"] = tf.function(
                 lambda images, eps: tf.add(*self._run(images, eps))
             )
-        bound = self._inference_functions["negative_elbo"]
-        parts = [
-            bound(
-                tf.constant(x[i : i + batch_size]), tf.constant(noise[i : i + batch_size])
-            ).numpy()
-            for i in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return map_batches(self._inference_functions["negative_elbo"], (x, noise), batch_size)
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` samples, ``(n, *data_shape)`` pixel values: z ~ N(0, I) drawn on the canvas."""
         return self.decode(self._prior_codes(n, seed), batch_size=batch_size)
 
     def _prior_codes(self, n: int, seed: int | None) -> np.ndarray:
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        n, rng = self.sampling_rng(n, seed)
+        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def canvas_sequence(self, x_or_n, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """Every step's canvas as pixel values, ``(steps, n, *data_shape)``.

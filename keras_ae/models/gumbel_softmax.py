@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.arrays import sample_categorical
+from keras_ae.arrays import map_batches, sample_categorical
+from keras_ae.data_checks import check_seed, checked_array
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 
@@ -120,34 +121,25 @@ class GumbelVAE(Autoencoder):
     def negative_elbo(self, x, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``-ELBO`` of each example of ``x``, ``(n,)`` nats, for the discrete model itself: one
         one-hot sample of each categorical posterior decoded, plus the closed-form KL."""
+        x = checked_array(x, "x", self.data_shape, self.needs_unit_range)
         probabilities = self.encode(x, batch_size=batch_size)
         n = len(probabilities)
         probabilities = probabilities.reshape(n, self.num_variables, self.num_classes)
-        classes = sample_categorical(probabilities, np.random.default_rng(seed))
+        classes = sample_categorical(probabilities, np.random.default_rng(check_seed(seed)))
         codes = np.eye(self.num_classes, dtype=np.float32)[classes].reshape(n, self.latent_dim)
         if "reconstruction_nll" not in self._inference_functions:
             self._inference_functions["reconstruction_nll"] = tf.function(
                 lambda images, z: self.reconstruction_nll(images, self.decoder(z, training=False))
             )
         nll = self._inference_functions["reconstruction_nll"]
-        x = np.asarray(x, dtype=np.float32)
-        reconstruction = np.concatenate(
-            [
-                nll(
-                    tf.constant(x[i : i + batch_size]), tf.constant(codes[i : i + batch_size])
-                ).numpy()
-                for i in range(0, n, batch_size)
-            ]
-            or [np.zeros(0, np.float32)]
-        )
+        reconstruction = map_batches(nll, (x, codes), batch_size)
         safe = np.where(probabilities > 0, probabilities, 1.0)
         kl = (probabilities * np.log(safe * self.num_classes)).sum(axis=(1, 2))
         return reconstruction + kl
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` images decoded from one-hot codes drawn from the uniform prior."""
-        classes = np.random.default_rng(seed).integers(
-            self.num_classes, size=(n, self.num_variables)
-        )
+        n, rng = self.sampling_rng(n, seed)
+        classes = rng.integers(self.num_classes, size=(n, self.num_variables))
         codes = np.eye(self.num_classes, dtype=np.float32)[classes]
         return self.decode(codes.reshape(n, self.latent_dim), batch_size=batch_size)

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae._stateless import allocated_even_when_sizing
 from keras_ae.models.registry import register_model
 from keras_ae.models.vae import VAE
 
@@ -158,12 +159,13 @@ class FactorVAE(VAE):
         self.discriminator = build_discriminator(
             self.latent_dim, self.discriminator_layers, self.discriminator_units
         )
-        self.discriminator_optimizer = keras.optimizers.Adam(
-            learning_rate=self.discriminator_learning_rate,
-            beta_1=self.discriminator_beta_1,
-            beta_2=self.discriminator_beta_2,
-            name="discriminator_adam",
-        )
+        with allocated_even_when_sizing():
+            self.discriminator_optimizer = keras.optimizers.Adam(
+                learning_rate=self.discriminator_learning_rate,
+                beta_1=self.discriminator_beta_1,
+                beta_2=self.discriminator_beta_2,
+                name="discriminator_adam",
+            )
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -83,7 +83,8 @@ class VAE(Autoencoder):
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` samples from the model, ``(n, *data_shape)`` pixel values (decoded z ~ prior)."""
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        n, rng = self.sampling_rng(n, seed)
+        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.decode(z, batch_size=batch_size)
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
+from keras_ae._stateless import allocated_even_when_sizing
+from keras_ae.data_checks import DataError, as_numeric_array
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 from keras_ae.networks import GRID_28, grid_channels
@@ -136,9 +138,10 @@ class VQVAE(Autoencoder):
             channels=self.prior_channels,
             num_layers=self.prior_layers,
         )
-        self.prior_optimizer = keras.optimizers.Adam(
-            learning_rate=self.prior_learning_rate, name="prior_adam"
-        )
+        with allocated_even_when_sizing():
+            self.prior_optimizer = keras.optimizers.Adam(
+                learning_rate=self.prior_learning_rate, name="prior_adam"
+            )
         self.prior_trained_steps = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="prior_steps"
         )
@@ -318,27 +321,43 @@ class VQVAE(Autoencoder):
     # ---------------------------------------------------------------------------- inference
     def encode_indices(self, x, batch_size: int = 256) -> np.ndarray:
         """The code indices of ``x`` ``(n, *data_shape)``: ``(n, rows, cols)`` int32."""
-        return self._batched("encode_indices", self.code_indices, x, self.data_shape, batch_size)
+        return self._batched(
+            "encode_indices",
+            self.code_indices,
+            x,
+            self.data_shape,
+            batch_size,
+            unit_range=self.needs_unit_range,
+        )
 
     def decode_indices(self, indices, batch_size: int = 256) -> np.ndarray:
         """Decodes code grids ``(n, rows, cols)`` into pixel values ``(n, *data_shape)``."""
-        indices = np.asarray(indices)
+        indices = as_numeric_array(indices, "indices")
         if indices.shape[1:] != self.grid_shape or not np.issubdtype(indices.dtype, np.integer):
-            raise ValueError(
+            raise DataError(
                 f"Expected integer code grids of shape (n, {self.grid_shape[0]}, "
                 f"{self.grid_shape[1]}), got {indices.dtype} {indices.shape}."
             )
         if indices.size and (indices.min() < 0 or indices.max() >= self.num_codes):
-            raise ValueError(f"Code indices must be in [0, {self.num_codes}).")
+            raise DataError(
+                f"indices must be in [0, {self.num_codes}), got values in "
+                f"[{indices.min()}, {indices.max()}]."
+            )
         codes = np.take(keras.ops.convert_to_numpy(self.codebook), indices, axis=0)
         return self.decode(codes.reshape(len(codes), self.latent_dim), batch_size=batch_size)
 
     def prior_nll(self, x, batch_size: int = 256) -> np.ndarray:
         """``-log p(codes of x)`` under the prior, ``(n,)`` nats."""
         return self._batched(
-            "prior_nll", lambda batch: self._prior_nll(batch, False), x, self.data_shape, batch_size
+            "prior_nll",
+            lambda batch: self._prior_nll(batch, False),
+            x,
+            self.data_shape,
+            batch_size,
+            unit_range=self.needs_unit_range,
         )
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` images decoded from code grids drawn from the prior, ``(n, *data_shape)``."""
+        n, _ = self.sampling_rng(n, seed)
         return self.decode_indices(sample_codes(self.prior, n, seed), batch_size=batch_size)

@@ -52,6 +52,9 @@ def resolve(name_or_uri: str | os.PathLike, revision: str | None = None) -> tupl
     """
     text = os.fspath(name_or_uri)
     path = Path(text).expanduser()
+    if not hub.is_handle(text):
+        # A save_preset killed part-way may have set the old copy aside; it comes back.
+        preset_directory.recover_interrupted_save(path.absolute())
     if path.is_dir():
         if revision is not None:
             raise ValueError(

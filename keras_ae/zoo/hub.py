@@ -122,9 +122,7 @@ def download(handle: HubHandle) -> Path:
             local_files_only=offline,
             allow_patterns=list(preset_directory.FILES_TO_LOAD),
         )
-    except hf_errors.RevisionNotFoundError as error:
-        raise _not_found(handle) from error
-    except hf_errors.RepositoryNotFoundError as error:
+    except (hf_errors.RevisionNotFoundError, hf_errors.RepositoryNotFoundError) as error:
         raise _not_found(handle) from error
     except hf_errors.LocalEntryNotFoundError as error:
         cause = error.__cause__
@@ -136,13 +134,22 @@ def download(handle: HubHandle) -> Path:
                 "Unset HF_HUB_OFFLINE and load it once with a connection to cache it",
             ) from error
         if isinstance(cause, hf_errors.HfHubHTTPError):
-            # The Hub answered, with an error about this repository or revision.
-            raise _not_found(handle) from error
+            raise _answered_with_error(handle, cause) from error
         raise _not_cached(
             handle,
             error,
             f"{endpoint()} cannot be reached ({cause})",
             "Check your connection (and HF_ENDPOINT, if you use a mirror), then retry",
+        ) from error
+    except hf_errors.HfHubHTTPError as error:
+        raise _answered_with_error(handle, error) from error
+    except (OSError, hf_errors.HTTPError) as error:
+        # huggingface_hub downloads into a ``.incomplete`` file and moves it into place only
+        # once whole, so an interrupted download leaves nothing that a later load trusts.
+        raise HubError(
+            f"Cannot load {handle}: the download from {endpoint()} was interrupted "
+            f"({type(error).__name__}: {error}). Nothing incomplete was kept as a finished "
+            "file; load again to resume it."
         ) from error
     return Path(snapshot)
 
@@ -155,6 +162,24 @@ def _not_cached(handle: HubHandle, error: Exception, reason: str, advice: str) -
     return NotCachedError(
         f"Cannot load {handle}: {reason}, and {state}. {advice}; or load a preset directory by "
         "its path."
+    )
+
+
+def _answered_with_error(handle: HubHandle, error: hf_errors.HfHubHTTPError) -> HubError:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status == 404 or isinstance(
+        error, hf_errors.RevisionNotFoundError | hf_errors.RepositoryNotFoundError
+    ):
+        if isinstance(error, hf_errors.EntryNotFoundError) or "resolve" in str(error):
+            return HubError(
+                f"Cannot load {handle}: {endpoint()} lists the preset's files but answered 404 "
+                f"for one of them ({error}). The repository is incomplete or being changed; "
+                "retry later, or tell the preset's publisher."
+            )
+        return _not_found(handle)
+    return HubError(
+        f"Cannot load {handle}: {endpoint()} answered HTTP {status} ({error}). This is the "
+        "server's fault, not the preset's; retry later. Nothing was cached from this attempt."
     )
 
 

@@ -12,6 +12,7 @@ A preset is a directory laid out like a Hugging Face model repository:
 What is checked before a stranger's preset is built lives in ``trust.py``.
 """
 
+import glob
 import json
 import os
 import re
@@ -43,6 +44,8 @@ from keras_ae.zoo.preset_files import (
 )
 from keras_ae.zoo.trust import (
     check_config_classes,
+    check_json_size,
+    check_variables_fit_weights,
     check_version,
     optimizer_from_metadata,
     sha256_of,
@@ -91,10 +94,13 @@ def check_files(directory: Path, names, source: str) -> None:
 
 
 def _read_json(path: Path, source: str) -> dict:
+    check_json_size(path, source)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PresetError(f"{source}: {path.name} is not valid JSON ({error}).") from None
+    except RecursionError:
+        raise PresetError(f"{source}: {path.name} is nested too deeply to be a preset.") from None
     if not isinstance(data, dict):
         raise PresetError(f"{source}: {path.name} must hold a JSON object.")
     return data
@@ -149,6 +155,7 @@ def save_preset(
         raise UnregisteredClassError(f"Cannot save this model as a preset: {error}") from None
 
     target = Path(directory).expanduser().absolute()
+    recover_interrupted_save(target, remove_leftovers=True)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target} exists and is not a directory; choose another path.")
     if target.exists() and not overwrite:
@@ -210,10 +217,41 @@ def _checked_pictures(pictures: Mapping[str, str | os.PathLike]) -> dict[str, Pa
     return checked
 
 
+def _check_picture_in_place(directory: Path, name, source: str) -> None:
+    # Publishing uploads the pictures: none may name, or link to, a file outside the preset.
+    if not isinstance(name, str) or not _PICTURE_NAME.fullmatch(name):
+        raise PresetError(
+            f"{source}: metadata.json lists the picture {name!r}, which is not a plain .png or "
+            ".gif file name; nothing outside the preset directory is published."
+        )
+    path = directory / name
+    if path.is_symlink() and directory.resolve() not in path.resolve().parents:
+        raise PresetError(
+            f"{source}: the picture {name} is a link to {path.resolve()}, outside the preset "
+            "directory; copy the file in instead of linking it."
+        )
+
+
 def _parameter_count(model: Autoencoder) -> int:
     # model.count_params() would also count the metric trackers, the step counter and the seed
     # state; the trainable weights are the network's parameters.
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+
+
+def recover_interrupted_save(target: Path, remove_leftovers: bool = False) -> None:
+    """Undoes a ``save_preset`` of ``target`` that was killed part-way: a preset set aside to be
+    replaced comes back if no new one took its place. With ``remove_leftovers`` (a new save
+    of ``target`` starts), what killed saves left beside ``target`` is removed too."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    set_aside = sorted(parent.glob(f".{glob.escape(target.name)}.*.old"), key=os.path.getmtime)
+    if set_aside and not target.exists():
+        os.rename(set_aside.pop(), target)
+    if not remove_leftovers:
+        return
+    for leftover in [*set_aside, *parent.glob(f".{glob.escape(target.name)}.*.partial")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
@@ -259,6 +297,7 @@ def load_directory(
     config = _read_json(directory / CONFIG_FILE, source)
     config.pop("compile_config", None)
     check_config_classes(config, source)
+    check_variables_fit_weights(config, directory / WEIGHTS_FILE, source)
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:
@@ -268,11 +307,17 @@ def load_directory(
         ) from error
     try:
         model.load_weights(str(directory / WEIGHTS_FILE))
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, KeyError, TypeError) as error:
         raise PresetError(
             f"{source}: {WEIGHTS_FILE} does not fit the model described by config.json "
-            f"({error}). The two files come from different models; re-save the preset."
+            f"({type(error).__name__}: {error}). The two files come from different models, or "
+            "the weights file is damaged; re-save or download the preset again."
         ) from error
+    if not all(np.isfinite(weight).all() for weight in model.get_weights()):
+        raise PresetError(
+            f"{source}: {WEIGHTS_FILE} holds NaN or Inf weights; the model would compute NaN. "
+            "Re-save the preset from a model that trained without diverging."
+        )
     if compile:
         model.compile(optimizer=optimizer_from_metadata(metadata, source))
     return model
@@ -285,7 +330,11 @@ def validate(directory: str | os.PathLike) -> list[str]:
     if not directory.is_dir():
         raise UnknownPresetError(f"{directory} is not a directory; pass a preset directory.")
     metadata = read_checked_metadata(directory, source, discard_bad_weights=False)
-    pictures = list(metadata.get("pictures") or [])
+    pictures = metadata.get("pictures") or []
+    if not isinstance(pictures, list):
+        raise PresetError(f"{source}: metadata.json's pictures must be a list of file names.")
+    for name in pictures:
+        _check_picture_in_place(directory, name, source)
     check_files(directory, [CARD_FILE, *pictures], source)
     check_config_classes(_read_json(directory / CONFIG_FILE, source), source)
     if not (directory / CARD_FILE).read_text(encoding="utf-8").startswith("---\n"):

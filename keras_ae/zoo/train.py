@@ -27,8 +27,9 @@ from keras_ae.zoo.pictures import draw_pictures
 from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
 
 CHECKPOINT_DIR = "checkpoints"
-CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_STATE = "state.json"
+# Checkpoints written before the state named its model file hold this one.
+_LEGACY_MODEL = "model.keras"
 
 
 class TrainingDivergedError(RecipeError):
@@ -173,14 +174,36 @@ def with_overrides(
     return recipe if dataset is None else recipe.with_dataset(dataset)
 
 
+def _model_file(state: dict) -> str:
+    return state.get("model_file", _LEGACY_MODEL)
+
+
 def _atomic_save(model, state: dict, checkpoint: Path) -> None:
+    """Writes ``model`` under a new name, then ``state.json`` naming it (one atomic rename),
+    then deletes the model it replaces. A kill at any point leaves a ``state.json`` that names
+    a whole model of the same step: the old pair or the new one, never a mix."""
     checkpoint.mkdir(parents=True, exist_ok=True)
+    previous = checkpoint / CHECKPOINT_STATE
+    old_model = _model_file(json.loads(previous.read_text())) if previous.is_file() else None
+    state["model_file"] = f"model-{int(model.trained_steps.numpy())}"
+    if hasattr(model, "prior_trained_steps"):
+        state["model_file"] += f"-{int(model.prior_trained_steps.numpy())}"
+    state["model_file"] += ".keras"
     with tempfile.TemporaryDirectory(dir=checkpoint) as staging:
-        model.save(Path(staging) / CHECKPOINT_MODEL)
+        model.save(Path(staging) / state["model_file"])
         (Path(staging) / CHECKPOINT_STATE).write_text(json.dumps(state, indent=2))
-        # The model first: a state file never describes a model that is not on disk.
-        os.replace(Path(staging) / CHECKPOINT_MODEL, checkpoint / CHECKPOINT_MODEL)
+        os.replace(Path(staging) / state["model_file"], checkpoint / state["model_file"])
         os.replace(Path(staging) / CHECKPOINT_STATE, checkpoint / CHECKPOINT_STATE)
+    if old_model and old_model != state["model_file"]:
+        (checkpoint / old_model).unlink(missing_ok=True)
+
+
+def _remove_strays(checkpoint: Path, state: dict) -> None:
+    # A run killed between writing a model and naming it in state.json leaves that model
+    # behind; nothing names it, so it goes.
+    for path in checkpoint.glob("model*.keras"):
+        if path.name != _model_file(state):
+            path.unlink(missing_ok=True)
 
 
 def _resume(recipe: Recipe, checkpoint: Path):
@@ -195,7 +218,8 @@ def _resume(recipe: Recipe, checkpoint: Path):
             f"The checkpoint in {checkpoint} was made from a different recipe; use another "
             "--out directory, or delete the checkpoint to start afresh."
         )
-    model = keras.saving.load_model(checkpoint / CHECKPOINT_MODEL)
+    _remove_strays(checkpoint, state)
+    model = keras.saving.load_model(checkpoint / _model_file(state))
     recorded = {"trained_steps": state["trained_steps"]}
     if "prior_trained_steps" in state:
         recorded["prior_trained_steps"] = state["prior_trained_steps"]

@@ -3,9 +3,12 @@
 A preset may come from a stranger. Before a model is constructed, its ``metadata.json`` must come
 from a keras_ae no newer than the installed one, ``model.weights.h5`` must match the recorded
 sha256, every class in ``config.json`` must be a built-in Keras object or one keras_ae
-registered, and the optimizer to recompile with must be one of Keras' own.
+registered, the variables the config describes must fit in the weights file (so a config cannot
+make keras_ae allocate more than the file holds), and the optimizer to recompile with must be one
+of Keras' own.
 """
 
+import copy
 import hashlib
 import os
 import re
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import keras
 
+from keras_ae._stateless import variable_bytes
 from keras_ae.models.base import Autoencoder
 from keras_ae.version import __version__
 from keras_ae.zoo.errors import (
@@ -25,6 +29,10 @@ from keras_ae.zoo.errors import (
 from keras_ae.zoo.preset_files import WEIGHTS_FILE
 
 _PACKAGE = "keras_ae"
+# Built-in Keras layers that carry Python code in their config.
+_CODE_CARRYING_LAYERS = ("Lambda",)
+#: The largest ``config.json``/``metadata.json`` read: save_preset writes a few kilobytes.
+MAX_JSON_BYTES = 8 << 20
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -144,6 +152,13 @@ def _check_nested_classes(node, where: str, source: str) -> None:
             and isinstance(class_name, str)
             and class_name.startswith("__")
         )
+        if class_name in _CODE_CARRYING_LAYERS and _is_keras_module(module):
+            raise UnregisteredClassError(
+                f"{source}: config.json holds a {class_name} layer at {where}, which runs code "
+                "stored in the file; keras_ae loads only its own models and Keras layers "
+                "without stored code. If you trust this file, load it with "
+                "keras.saving.load_model(..., safe_mode=False)."
+            )
         is_own = isinstance(registered_name, str) and registered_name.startswith(f"{_PACKAGE}>")
         if is_own and keras.saving.get_registered_object(registered_name) is None:
             is_own = False
@@ -195,3 +210,41 @@ def optimizer_from_metadata(
         raise PresetError(
             f"{source}: {origin} {record!r} is not an optimizer Keras knows ({error}). {advice}"
         ) from None
+
+
+def check_json_size(path: Path, source: str) -> None:
+    """Refuses a JSON file larger than ``MAX_JSON_BYTES`` before it is read."""
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise PresetError(
+            f"{source}: {path.name} is {size:,} bytes, more than the {MAX_JSON_BYTES:,} a "
+            "preset's JSON may hold; it was not read. Presets written by keras_ae.save_preset "
+            "hold a few kilobytes."
+        )
+
+
+def check_variables_fit_weights(config: Mapping, weights: Path, source: str) -> None:
+    """Refuses a config whose variables would need more memory than ``weights`` holds bytes,
+    sizing the model without allocating it (``keras_ae._stateless``).
+
+    Keras writes every variable uncompressed, so a genuine weights file is at least as large as
+    the variables it fills; a config that asks for more (``latent_dim: 10**9``) cannot be this
+    file's model, and building it would only exhaust memory.
+    """
+    try:
+        needed = variable_bytes(
+            # Deserialising consumes nested configs, so the model is sized from a copy.
+            lambda: keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+        )
+    except Exception as error:
+        raise PresetError(
+            f"{source}: config.json could not be turned into a model ({type(error).__name__}: "
+            f"{error}). Was it written by keras_ae.save_preset?"
+        ) from error
+    held = weights.stat().st_size
+    if needed > held:
+        raise PresetError(
+            f"{source}: config.json describes a model of {needed:,} bytes of variables, but "
+            f"{weights.name} holds only {held:,} bytes, so the two do not belong together; "
+            "nothing was allocated. Re-save the preset with keras_ae.save_preset."
+        )

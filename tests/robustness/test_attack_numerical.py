@@ -1,0 +1,130 @@
+"""Numerical faults: a learning rate that makes the loss NaN, and evaluation metrics on
+representations that are constant, NaN, infinite, one-dimensional or empty. Each ends in a clear
+error, or a defined value, never a crash deep inside numpy or sklearn."""
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from _cases import refused, survives
+
+from keras_ae import evaluation
+from keras_ae.zoo import recipes
+from keras_ae.zoo.train import TrainingDivergedError, fit_recipe
+
+RECIPE = Path(__file__).parent.parent / "data" / "tiny_recipe.yaml"
+
+
+def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_last_checkpoint(tmp_path):
+    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe["training"].update(steps=30, checkpoint_every=1, steps_per_execution=1)
+    # Adam at a learning rate of a million blows the tiny VAE up within a few steps.
+    recipe["training"]["optimizer"] = {"name": "adam", "learning_rate": 1e6}
+    error = refused(
+        "numerical",
+        "a learning rate that makes the loss NaN",
+        lambda: fit_recipe(recipes.Recipe.from_dict(recipe), tmp_path, verbose=0),
+        TrainingDivergedError,
+        "diverged between steps",
+    )
+    kept = int(re.search(r"\(step (\d+)\) was kept", str(error))[1])
+    assert 1 <= kept < 30
+    checkpoint = tmp_path / "checkpoints" / "tiny_vae"
+
+    def last_good_checkpoint_intact():
+        state = json.loads((checkpoint / "state.json").read_text())
+        assert state["trained_steps"] == kept
+        model = keras.saving.load_model(checkpoint / state["model_file"])
+        assert int(model.trained_steps.numpy()) == kept
+        assert all(np.isfinite(weight).all() for weight in model.get_weights())
+
+    survives("numerical", "the last good checkpoint after divergence", last_good_checkpoint_intact)
+
+
+_SIZES = dict(random_state=0)
+METRICS = {
+    "MIG": lambda data, r: evaluation.mig(data, r, num_train=200, **_SIZES),
+    "FactorVAE score": lambda data, r: evaluation.factor_vae_score(
+        data, r, num_train=50, num_eval=50, num_variance_estimate=100, batch_size=16, **_SIZES
+    ),
+    "BetaVAE score": lambda data, r: evaluation.beta_vae_score(
+        data, r, num_train=50, num_eval=50, batch_size=8, **_SIZES
+    ),
+    "DCI": lambda data, r: evaluation.dci(data, r, num_train=100, num_test=50, **_SIZES),
+    "SAP": lambda data, r: evaluation.sap_score(data, r, num_train=100, num_test=50, **_SIZES),
+}
+REFUSED = {
+    "NaN": (lambda x: np.full((len(x), 3), np.nan), "NaN or Inf"),
+    "Inf": (lambda x: np.full((len(x), 3), np.inf), "NaN or Inf"),
+    "one-dimensional": (lambda x: x.sum(axis=1), r"\(n, d\)"),
+    "zero-width": (lambda x: np.zeros((len(x), 0)), "d >= 1"),
+}
+DEFINED = {
+    "constant": lambda x: np.zeros((len(x), 3)),
+    "a single latent": lambda x: x[:, :1] * 1.0,
+}
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("representation", list(REFUSED))
+def test_metrics_refuse_unusable_representations(metric, representation, tiny_factors):
+    represent, match = REFUSED[representation]
+    refused(
+        "numerical",
+        f"{metric} of a {representation} representation",
+        lambda: METRICS[metric](tiny_factors, represent),
+        ValueError,
+        f"representation_function.*{match}|{match}.*representation",
+    )
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("representation", list(DEFINED))
+def test_metrics_of_degenerate_representations_are_defined_values(
+    metric, representation, tiny_factors
+):
+    def finite_scores_in_range():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = METRICS[metric](tiny_factors, DEFINED[representation])
+        values = [v for v in scores.values() if isinstance(v, float)]
+        assert values and all(0.0 <= v <= 1.0 for v in values), scores
+
+    survives("numerical", f"{metric} of a {representation} representation", finite_scores_in_range)
+
+
+@pytest.mark.parametrize(
+    ("case", "features", "match"),
+    [
+        ("NaN features", np.full((20, 3), np.nan), "NaN or Inf"),
+        ("one-dimensional features", np.zeros(20), r"\(n, k\)"),
+        ("features and labels of different lengths", np.zeros((19, 3)), "19"),
+    ],
+)
+def test_probes_refuse_unusable_features(case, features, match):
+    labels = np.arange(20) % 2
+    refused(
+        "numerical",
+        f"a linear probe on {case}",
+        lambda: evaluation.probe_accuracy(features, labels, np.zeros((4, 3)), labels[:4]),
+        ValueError,
+        match,
+    )
+
+
+def test_a_probe_on_constant_features_is_a_defined_value():
+    labels = np.arange(20) % 2
+    survives(
+        "numerical",
+        "a linear probe on constant features",
+        lambda: (
+            0
+            <= evaluation.probe_accuracy(np.ones((20, 3)), labels, np.ones((4, 3)), labels[:4])
+            <= 1
+        ),
+    )
