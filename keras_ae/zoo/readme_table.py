@@ -32,6 +32,8 @@ LABELS = {
     "factor_vae.eval_accuracy": ("FactorVAE", "{:.3f}"),
     "mig.discrete_mig": ("MIG", "{:.3f}"),
     "beta_vae.eval_accuracy": ("BetaVAE score", "{:.3f}"),
+    "codebook.perplexity": ("code perplexity", "{:.1f}"),
+    "codebook.prior_nll": ("prior NLL of the codes", "{:.2f}"),
 }
 
 
