@@ -80,17 +80,27 @@ def check_values(array: np.ndarray, what: str, unit_range: bool) -> None:
         )
 
 
-def checked_array(
-    x, what: str, data_shape: tuple, unit_range: bool = False, allow_empty: bool = True
+def validated_array(
+    x,
+    what: str,
+    data_shape: tuple,
+    unit_range: bool = False,
+    allow_empty: bool = True,
+    batch: str = "n",
 ) -> np.ndarray:
-    """``x`` checked (numbers, shape ``(n, *data_shape)``, finite, in [0, 1] with
-    ``unit_range``, not empty unless ``allow_empty``) and converted to float32."""
+    """``x`` as a numpy array of numbers, checked: shape ``(batch, *data_shape)``, finite, in
+    [0, 1] with ``unit_range``, not empty unless ``allow_empty``; its dtype is kept."""
     array = as_numeric_array(x, what)
-    check_shape(array.shape, data_shape, what)
+    check_shape(array.shape, data_shape, what, batch)
     if not allow_empty and len(array) == 0:
         raise DataError(f"{what} is empty (shape {array.shape}); there is nothing to train on.")
     check_values(array, what, unit_range)
-    return array.astype(np.float32, copy=False)
+    return array
+
+
+def checked_array(x, what: str, data_shape: tuple, unit_range: bool = False) -> np.ndarray:
+    """``validated_array(x, ...)`` converted to float32, for a model to run on."""
+    return validated_array(x, what, data_shape, unit_range).astype(np.float32, copy=False)
 
 
 def check_count(n, what: str = "n") -> int:
@@ -204,9 +214,9 @@ def is_generator(data) -> bool:
 
 def wrap_for_checks(data, checker: BatchChecker):
     """``data`` with its batches checked by ``checker`` if it is a generator or ``PyDataset``;
-    ``None`` for other data (checked whole, or in the training step)."""
+    other data as it is (checked whole, or in the training step)."""
     if isinstance(data, keras.utils.PyDataset):
         return checker.py_dataset(data)
     if is_generator(data):
         return checker.generator(data)
-    return None
+    return data

@@ -17,12 +17,12 @@ from keras_ae.arrays import map_batches
 from keras_ae.data_checks import (
     BatchChecker,
     DataError,
-    as_numeric_array,
     check_count,
     check_seed,
     check_shape,
     checked_array,
     is_generator,
+    validated_array,
     wrap_for_checks,
 )
 from keras_ae.models.registry import register_model
@@ -356,9 +356,9 @@ class Autoencoder(keras.Model):
         """Refuses, before any training starts, an ``x`` that is not a non-empty array of numbers
         of shape ``(n, *data_shape)``, holds NaN/Inf or, with a Bernoulli likelihood, values
         outside [0, 1]."""
-        array = as_numeric_array(x, what)
-        check_shape(array.shape, self.data_shape, what, batch="batch")
-        checked_array(array, what, self.data_shape, self.needs_unit_range, allow_empty=False)
+        validated_array(
+            x, what, self.data_shape, self.needs_unit_range, allow_empty=False, batch="batch"
+        )
 
     def _check_data_argument(self, data, what: str) -> None:
         if isinstance(data, tf.data.Dataset):
@@ -371,14 +371,17 @@ class Autoencoder(keras.Model):
         # Generators and PyDatasets are checked batch by batch as they are read (BatchChecker),
         # tf.data pipelines in the training step.
 
-    def _run_checked(self, run: Callable, x, validation_data=None, checker=None):
+    def _run_checked(self, run: Callable, x, validation_data=None):
+        """``run(data)``, ``data`` being ``x`` checked whole, or, for a generator or
+        ``PyDataset``, wrapped to be checked batch by batch; a refusal becomes a ``DataError``."""
         self._check_data_argument(x, "x")
         if validation_data is not None:
             self._check_data_argument(validation_data, "validation_data")
+        checker = BatchChecker(self.data_shape, self.needs_unit_range)
         try:
-            return run()
+            return run(wrap_for_checks(x, checker))
         except tf.errors.OpError as error:
-            if checker is not None and checker.failure is not None:
+            if checker.failure is not None:
                 # The generator's own refusal or exception, not tf.data's rewording of it.
                 raise checker.failure from None
             if not isinstance(error, tf.errors.InvalidArgumentError) or (
@@ -400,25 +403,14 @@ class Autoencoder(keras.Model):
         # main ones, it holds no slots for auxiliary networks or a later stage's (VQVAE's prior).
         if getattr(self, "optimizer", None) is not None:
             self.build_optimizers()
-        checker = BatchChecker(self.data_shape, self.needs_unit_range)
-        data = wrap_for_checks(x, checker)
-        data = x if data is None else data
         return self._run_checked(
-            lambda: super(Autoencoder, self).fit(data, y, *args, **kwargs),
-            x,
-            validation,
-            checker,
+            lambda data: super(Autoencoder, self).fit(data, y, *args, **kwargs), x, validation
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``, with the data checked first."""
-        checker = BatchChecker(self.data_shape, self.needs_unit_range)
-        data = wrap_for_checks(x, checker)
-        data = x if data is None else data
         return self._run_checked(
-            lambda: super(Autoencoder, self).evaluate(data, y, *args, **kwargs),
-            x,
-            checker=checker,
+            lambda data: super(Autoencoder, self).evaluate(data, y, *args, **kwargs), x
         )
 
     # ---------------------------------------------------------------------------- inference
@@ -436,24 +428,27 @@ class Autoencoder(keras.Model):
             return tf.sigmoid(decoder_output)
         return decoder_output
 
-    def _batched(
-        self,
-        name: str,
-        function: Callable,
-        x,
-        expected: tuple,
-        batch_size: int,
-        what: str = "x",
-        unit_range: bool = False,
-    ):
-        """Runs a compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out.
-
-        ``x`` is checked first (``data_checks.checked_array``); an empty ``x`` gives empty
-        outputs."""
-        x = checked_array(x, what, expected, unit_range)
+    def _compiled(self, name: str, function: Callable) -> Callable:
+        """``function`` as a ``tf.function``, compiled once per model and kept under ``name``."""
         if name not in self._inference_functions:
             self._inference_functions[name] = tf.function(function, reduce_retracing=True)
-        return map_batches(self._inference_functions[name], x, batch_size)
+        return self._inference_functions[name]
+
+    def checked_data(self, x) -> np.ndarray:
+        """``x`` checked as data for this model (``data_checks.checked_array``: numbers of
+        shape ``(n, *data_shape)``, finite, in [0, 1] for a Bernoulli likelihood), float32."""
+        return checked_array(x, "x", self.data_shape, self.needs_unit_range)
+
+    def _batched(self, name: str, function: Callable, x, batch_size: int, codes: bool = False):
+        """Runs the compiled ``function`` over ``x`` in batches; numpy or tensors in, numpy out.
+
+        ``x`` is checked first: data (``checked_data``), or with ``codes`` finite codes ``z``
+        ``(n, latent_dim)``. An empty ``x`` gives empty outputs."""
+        if codes:
+            x = checked_array(x, "z", (self.latent_dim,))
+        else:
+            x = self.checked_data(x)
+        return map_batches(self._compiled(name, function), x, batch_size)
 
     @staticmethod
     def sampling_rng(n, seed) -> tuple[int, np.random.Generator]:
@@ -463,14 +458,7 @@ class Autoencoder(keras.Model):
 
     def encode(self, x, batch_size: int = 256) -> np.ndarray:
         """Embeds ``x`` ``(n, *data_shape)`` into ``(n, latent_dim)`` (deterministic)."""
-        return self._batched(
-            "encode",
-            self.embedding,
-            x,
-            self.data_shape,
-            batch_size,
-            unit_range=self.needs_unit_range,
-        )
+        return self._batched("encode", self.embedding, x, batch_size)
 
     def decode(self, z, batch_size: int = 256) -> np.ndarray:
         """Decodes ``z`` ``(n, latent_dim)`` into pixel values ``(n, *data_shape)``, not logits."""
@@ -478,18 +466,10 @@ class Autoencoder(keras.Model):
             "decode",
             lambda codes: self.output_to_pixels(self.decoder(codes, training=False)),
             z,
-            (self.latent_dim,),
             batch_size,
-            what="z",
+            codes=True,
         )
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``decode(encode(x))`` in one pass: ``(n, *data_shape)`` pixel values."""
-        return self._batched(
-            "reconstruct",
-            self.call,
-            x,
-            self.data_shape,
-            batch_size,
-            unit_range=self.needs_unit_range,
-        )
+        return self._batched("reconstruct", self.call, x, batch_size)

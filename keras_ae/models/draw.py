@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from keras_ae import losses
 from keras_ae.arrays import map_batches
-from keras_ae.data_checks import check_seed, checked_array
+from keras_ae.data_checks import check_seed
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 
@@ -366,17 +366,14 @@ class DRAW(Autoencoder):
     def negative_elbo(self, x, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``-ELBO`` of each example of ``x``, ``(n,)`` nats: one sample of every step's latent,
         the reconstruction NLL of the last canvas plus the KL summed over steps."""
-        x = checked_array(x, "x", self.data_shape, self.needs_unit_range)
+        x = self.checked_data(x)
         noise = (
             np.random.default_rng(check_seed(seed))
             .standard_normal((len(x), self.steps, self.step_latent_dim))
             .astype(np.float32)
         )
-        if "negative_elbo" not in self._inference_functions:
-            self._inference_functions["negative_elbo"] = tf.function(
-                lambda images, eps: tf.add(*self._run(images, eps))
-            )
-        return map_batches(self._inference_functions["negative_elbo"], (x, noise), batch_size)
+        bound = self._compiled("negative_elbo", lambda images, eps: tf.add(*self._run(images, eps)))
+        return map_batches(bound, (x, noise), batch_size)
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` samples, ``(n, *data_shape)`` pixel values: z ~ N(0, I) drawn on the canvas."""
@@ -399,7 +396,7 @@ class DRAW(Autoencoder):
             "canvas_sequence",
             lambda z: tf.stack([tf.sigmoid(c) for c in self.recurrence.generate(z)], axis=1),
             codes,
-            (self.latent_dim,),
             batch_size,
+            codes=True,
         )
         return np.moveaxis(canvases, 1, 0)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_ae import losses
 from keras_ae.arrays import map_batches, sample_categorical
-from keras_ae.data_checks import check_seed, checked_array
+from keras_ae.data_checks import check_seed
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 
@@ -121,17 +121,16 @@ class GumbelVAE(Autoencoder):
     def negative_elbo(self, x, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``-ELBO`` of each example of ``x``, ``(n,)`` nats, for the discrete model itself: one
         one-hot sample of each categorical posterior decoded, plus the closed-form KL."""
-        x = checked_array(x, "x", self.data_shape, self.needs_unit_range)
-        probabilities = self.encode(x, batch_size=batch_size)
+        x = self.checked_data(x)
+        probabilities = map_batches(self._compiled("encode", self.embedding), x, batch_size)
         n = len(probabilities)
         probabilities = probabilities.reshape(n, self.num_variables, self.num_classes)
         classes = sample_categorical(probabilities, np.random.default_rng(check_seed(seed)))
         codes = np.eye(self.num_classes, dtype=np.float32)[classes].reshape(n, self.latent_dim)
-        if "reconstruction_nll" not in self._inference_functions:
-            self._inference_functions["reconstruction_nll"] = tf.function(
-                lambda images, z: self.reconstruction_nll(images, self.decoder(z, training=False))
-            )
-        nll = self._inference_functions["reconstruction_nll"]
+        nll = self._compiled(
+            "reconstruction_nll",
+            lambda images, z: self.reconstruction_nll(images, self.decoder(z, training=False)),
+        )
         reconstruction = map_batches(nll, (x, codes), batch_size)
         safe = np.where(probabilities > 0, probabilities, 1.0)
         kl = (probabilities * np.log(safe * self.num_classes)).sum(axis=(1, 2))

@@ -321,14 +321,7 @@ class VQVAE(Autoencoder):
     # ---------------------------------------------------------------------------- inference
     def encode_indices(self, x, batch_size: int = 256) -> np.ndarray:
         """The code indices of ``x`` ``(n, *data_shape)``: ``(n, rows, cols)`` int32."""
-        return self._batched(
-            "encode_indices",
-            self.code_indices,
-            x,
-            self.data_shape,
-            batch_size,
-            unit_range=self.needs_unit_range,
-        )
+        return self._batched("encode_indices", self.code_indices, x, batch_size)
 
     def decode_indices(self, indices, batch_size: int = 256) -> np.ndarray:
         """Decodes code grids ``(n, rows, cols)`` into pixel values ``(n, *data_shape)``."""
@@ -349,12 +342,7 @@ class VQVAE(Autoencoder):
     def prior_nll(self, x, batch_size: int = 256) -> np.ndarray:
         """``-log p(codes of x)`` under the prior, ``(n,)`` nats."""
         return self._batched(
-            "prior_nll",
-            lambda batch: self._prior_nll(batch, False),
-            x,
-            self.data_shape,
-            batch_size,
-            unit_range=self.needs_unit_range,
+            "prior_nll", lambda batch: self._prior_nll(batch, False), x, batch_size
         )
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
