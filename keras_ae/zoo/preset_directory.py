@@ -47,6 +47,7 @@ from keras_ae.zoo.trust import (
     check_json_size,
     check_variables_fit_weights,
     check_version,
+    model_from_config,
     optimizer_from_metadata,
     sha256_of,
     verify_weights,
@@ -298,13 +299,7 @@ def load_directory(
     config.pop("compile_config", None)
     check_config_classes(config, source)
     check_variables_fit_weights(config, directory / WEIGHTS_FILE, source)
-    try:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    except Exception as error:
-        raise PresetError(
-            f"{source}: config.json could not be turned into a model ({type(error).__name__}: "
-            f"{error}). Was it written by keras_ae.save_preset?"
-        ) from error
+    model = model_from_config(config, source)
     try:
         model.load_weights(str(directory / WEIGHTS_FILE))
     except (ValueError, OSError, KeyError, TypeError) as error:

@@ -183,18 +183,15 @@ def _atomic_save(model, state: dict, checkpoint: Path) -> None:
     then deletes the model it replaces. A kill at any point leaves a ``state.json`` that names
     a whole model of the same step: the old pair or the new one, never a mix."""
     checkpoint.mkdir(parents=True, exist_ok=True)
-    previous = checkpoint / CHECKPOINT_STATE
-    old_model = _model_file(json.loads(previous.read_text())) if previous.is_file() else None
-    state["model_file"] = f"model-{int(model.trained_steps.numpy())}"
-    if hasattr(model, "prior_trained_steps"):
-        state["model_file"] += f"-{int(model.prior_trained_steps.numpy())}"
-    state["model_file"] += ".keras"
+    old_model = _model_file(state)
+    # One history entry per checkpoint, so the count names each checkpoint's model uniquely.
+    state["model_file"] = f"model-{len(state['history'])}.keras"
     with tempfile.TemporaryDirectory(dir=checkpoint) as staging:
         model.save(Path(staging) / state["model_file"])
         (Path(staging) / CHECKPOINT_STATE).write_text(json.dumps(state, indent=2))
         os.replace(Path(staging) / state["model_file"], checkpoint / state["model_file"])
         os.replace(Path(staging) / CHECKPOINT_STATE, checkpoint / CHECKPOINT_STATE)
-    if old_model and old_model != state["model_file"]:
+    if old_model != state["model_file"]:
         (checkpoint / old_model).unlink(missing_ok=True)
 
 

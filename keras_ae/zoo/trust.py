@@ -223,6 +223,18 @@ def check_json_size(path: Path, source: str) -> None:
         )
 
 
+def model_from_config(config: Mapping, source: str = "preset") -> keras.Model:
+    """The model ``config`` describes, deserialised in safe mode (from a copy: deserialising
+    consumes nested configs); ``PresetError`` if it cannot be built."""
+    try:
+        return keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+    except Exception as error:
+        raise PresetError(
+            f"{source}: config.json could not be turned into a model ({type(error).__name__}: "
+            f"{error}). Was it written by keras_ae.save_preset?"
+        ) from error
+
+
 def check_variables_fit_weights(config: Mapping, weights: Path, source: str) -> None:
     """Refuses a config whose variables would need more memory than ``weights`` holds bytes,
     sizing the model without allocating it (``keras_ae._stateless``).
@@ -231,16 +243,7 @@ def check_variables_fit_weights(config: Mapping, weights: Path, source: str) -> 
     the variables it fills; a config that asks for more (``latent_dim: 10**9``) cannot be this
     file's model, and building it would only exhaust memory.
     """
-    try:
-        needed = variable_bytes(
-            # Deserialising consumes nested configs, so the model is sized from a copy.
-            lambda: keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
-        )
-    except Exception as error:
-        raise PresetError(
-            f"{source}: config.json could not be turned into a model ({type(error).__name__}: "
-            f"{error}). Was it written by keras_ae.save_preset?"
-        ) from error
+    needed = variable_bytes(lambda: model_from_config(config, source))
     held = weights.stat().st_size
     if needed > held:
         raise PresetError(
