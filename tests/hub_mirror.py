@@ -1,7 +1,9 @@
-"""An olah Hub mirror on 127.0.0.1 for the tests: ``keras-ae-test/tiny``, two commits of a tiny
-preset (the first tagged ``v1``), and ``hub``, which points huggingface_hub at it with an empty
-cache. ``tests/conftest.py`` loads this module as a plugin, so every test can use the
-fixtures; a test that does is skipped where olah or git is missing."""
+"""The Hub for the tests. ``mirror``: an olah Hub mirror on 127.0.0.1 serving
+``keras-ae-test/tiny``, two commits of a tiny preset (the first tagged ``v1``); ``hub`` points
+huggingface_hub at it with an empty cache (a test using it is skipped where olah or git is
+missing). ``fake_hub``: ``huggingface_hub.HfApi`` replaced by a recorder, for ``publish``, which
+olah cannot receive. ``tests/conftest.py`` loads this module as a plugin, so every test can use
+the fixtures."""
 
 import os
 import shutil
@@ -14,6 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import huggingface_hub
 import numpy as np
@@ -159,3 +162,29 @@ def hub(mirror, tmp_path, monkeypatch):
     )
     monkeypatch.delenv("HF_TOKEN", raising=False)
     return mirror
+
+
+class RecordingHfApi:
+    """Stands in for huggingface_hub.HfApi and records the calls publish makes."""
+
+    calls: list = []
+
+    def __init__(self, **kwargs):
+        self.calls.append(("HfApi", kwargs))
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+        return SimpleNamespace(oid="0123abcd")
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """``huggingface_hub.HfApi`` replaced by ``RecordingHfApi``, online; its list of calls."""
+    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingHfApi)
+    monkeypatch.setattr(RecordingHfApi, "calls", [])
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    return RecordingHfApi.calls

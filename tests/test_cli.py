@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import huggingface_hub
 import numpy as np
 import pytest
 import yaml
@@ -105,27 +104,13 @@ def test_eval_prints_a_table_and_writes_metrics_json(trained, tmp_path, capsys):
     assert metrics["active_units"] >= 1
 
 
-def test_publish_uploads_the_preset(trained, monkeypatch, capsys):
-    calls = []
-
-    class RecordingApi:
-        def __init__(self, **kwargs):
-            pass
-
-        def create_repo(self, repo_id, **kwargs):
-            calls.append(("create_repo", repo_id))
-
-        def upload_folder(self, **kwargs):
-            calls.append(("upload_folder", sorted(kwargs["allow_patterns"])))
-            return type("Commit", (), {"oid": "abc123"})()
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingApi)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+def test_publish_uploads_the_preset(trained, fake_hub, capsys):
     assert main(["publish", str(trained), "hf://someone/tiny"]) == 0
-    assert "hf://someone/tiny@abc123" in capsys.readouterr().out
-    assert calls[0] == ("create_repo", "someone/tiny")
-    assert "model.weights.h5" in calls[1][1] and "traversal.gif" in calls[1][1]
+    assert "hf://someone/tiny@0123abcd" in capsys.readouterr().out
+    (_, create_repo, upload_folder) = fake_hub
+    assert create_repo[:2] == ("create_repo", "someone/tiny")
+    uploaded = upload_folder[1]["allow_patterns"]
+    assert "model.weights.h5" in uploaded and "traversal.gif" in uploaded
 
 
 def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_path, capsys):

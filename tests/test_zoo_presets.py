@@ -2,9 +2,7 @@
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
-import huggingface_hub
 import keras
 import numpy as np
 import pytest
@@ -270,31 +268,6 @@ def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x)
     statuses = keras_ae.list_models(include_unavailable=True)
     assert (statuses["vae_mnist"], statuses["beta_vae_dsprites"]) == ("bundled", "hub")
     np.testing.assert_array_equal(keras_ae.load("vae_mnist").encode(x), model.encode(x))
-
-
-class RecordingHfApi:
-    """Stands in for huggingface_hub.HfApi and records the calls publish makes."""
-
-    calls: list = []
-
-    def __init__(self, **kwargs):
-        self.calls.append(("HfApi", kwargs))
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", repo_id, kwargs))
-
-    def upload_folder(self, **kwargs):
-        self.calls.append(("upload_folder", kwargs))
-        return SimpleNamespace(oid="0123abcd")
-
-
-@pytest.fixture
-def fake_hub(monkeypatch):
-    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingHfApi)
-    monkeypatch.setattr(RecordingHfApi, "calls", [])
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    return RecordingHfApi.calls
 
 
 def test_publish_uploads_exactly_the_preset_files(tmp_path, fake_hub):
