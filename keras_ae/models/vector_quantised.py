@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from keras_ae import losses
 from keras_ae._stateless import allocated_even_when_sizing
-from keras_ae.data_checks import DataError, as_numeric_array
+from keras_ae.data_checks import DataError, as_numeric_array, check_count, check_seed
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
 from keras_ae.networks import GRID_28, grid_channels
@@ -347,5 +347,5 @@ class VQVAE(Autoencoder):
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
         """``n`` images decoded from code grids drawn from the prior, ``(n, *data_shape)``."""
-        n, _ = self.sampling_rng(n, seed)
-        return self.decode_indices(sample_codes(self.prior, n, seed), batch_size=batch_size)
+        codes = sample_codes(self.prior, check_count(n), check_seed(seed))
+        return self.decode_indices(codes, batch_size=batch_size)
