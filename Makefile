@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo reliability clean
+.PHONY: setup test test-all demo reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/ruff check keras_ae tests benchmarks
+	$(BIN)/ruff format --check keras_ae tests benchmarks
+	$(BIN)/python -m pytest -q -n auto -m "not large"
+
+# Everything, with the large tier: card reproductions on real data, downloads, distribution.
+test-all: $(STAMP)
 	$(BIN)/ruff check keras_ae tests benchmarks
 	$(BIN)/ruff format --check keras_ae tests benchmarks
 	$(BIN)/python -m pytest -q -n auto

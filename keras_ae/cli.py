@@ -121,9 +121,9 @@ def command_publish(args) -> int:
 
 
 def command_prepare(args) -> int:
-    from keras_ae.datasets import mnist, mnist_tfjs
-
     import tensorflow_datasets as tfds
+
+    from keras_ae.datasets import mnist, mnist_tfjs
 
     builder = tfds.builder("keras_ae_mnist", data_dir=args.tfds_data_dir)
     manual = Path(builder.data_dir_root) / "downloads" / "manual"

@@ -87,4 +87,6 @@ def _empty_tfds_data_dir(tmp_path_factory):
         # TFDS reads $TFDS_DATA_DIR once, at import; subprocesses read the variable.
         patch.setattr(tfds.core.constants, "DATA_DIR", str(directory))
         patch.setenv("TFDS_DATA_DIR", str(directory))
+        # Nor Keras' dataset cache (a developer's ~/.keras/datasets/mnist.npz).
+        patch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras_home")))
         yield directory

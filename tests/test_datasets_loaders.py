@@ -65,24 +65,27 @@ def test_stratified_split_keeps_class_shares():
     np.testing.assert_array_equal(np.bincount(labels[test]), [5, 3, 2])
 
 
-def test_mnist_offline_names_mnist_5k(monkeypatch):
-    def offline():
-        raise Exception("URL fetch failure on https://example.invalid/mnist.npz: no network")
+def test_mnist_offline_names_the_prepare_command_and_mnist_5k(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "keras_mnist_file", lambda: tmp_path / "absent" / "mnist.npz")
+    with pytest.raises(datasets.DatasetNotFoundError) as error:
+        datasets.load("mnist", tfds_data_dir=tmp_path / "tfds")
+    message = str(error.value)
+    assert "keras-ae prepare mnist" in message and 'name="mnist_5k"' in message
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(datasets.DatasetNotFoundError, match='name="mnist_5k"'):
-        datasets.load("mnist")
 
-
-def test_mnist_through_keras(monkeypatch):
+def test_mnist_through_keras(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), np.arange(6, dtype=np.uint8)
     test = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), np.arange(4, dtype=np.uint8)
+    (tmp_path / "mnist.npz").write_bytes(b"Keras' cached file")
+    monkeypatch.setattr(mnist, "keras_mnist_file", lambda: tmp_path / "mnist.npz")
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: (train, test))
-    x, y = datasets.load("mnist", "test", with_labels=True)
+    x, y = datasets.load("mnist", "test", with_labels=True, tfds_data_dir=tmp_path)
     np.testing.assert_allclose(x[..., 0], test[0] / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(y, test[1])
-    assert datasets.load("mnist", "all").shape == (10, 28, 28, 1)
+    assert datasets.load("mnist", "all", tfds_data_dir=tmp_path).shape == (10, 28, 28, 1)
+    last = datasets.load("mnist", "train[-2:]", tfds_data_dir=tmp_path)
+    np.testing.assert_allclose(last[..., 0], train[0][-2:] / 255.0, rtol=1e-6)
 
 
 # --- Fashion-MNIST --------------------------------------------------------------------------

@@ -146,13 +146,13 @@ def test_prepared_official_data_is_read_through_tfds(tmp_path, monkeypatch, name
     assert everything.shape == (10, 28, 28, 1)
 
 
-def test_without_tfds_data_or_keras_file_the_error_names_both_fixes(tmp_path, monkeypatch):
+def test_without_any_mnist_the_error_names_every_place_and_the_one_fix(tmp_path, monkeypatch):
     _offline(monkeypatch, keras.datasets.mnist)
     with pytest.raises(datasets.DatasetNotFoundError) as error:
         datasets.load("mnist", tfds_data_dir=tmp_path)
     message = str(error.value)
-    assert "mnist.npz" in message
-    assert f"tfds.builder('mnist', data_dir='{tmp_path}').download_and_prepare()" in message
+    assert "mnist.npz" in message and "keras_ae_mnist" in message
+    assert f"keras-ae prepare mnist --tfds-data-dir {tmp_path}" in message
     assert 'name="mnist_5k"' in message
 
 

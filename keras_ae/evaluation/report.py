@@ -16,6 +16,9 @@ What applies:
 - models with their own bound (GumbelVAE, DRAW): the ELBO in nats (``elbo.elbo``);
 - models with a codebook (VQVAE): code perplexity, codebook usage and the prior's NLL of the
   codes (``codebook.*``);
+- with ``sample_quality_samples``, models that sample 28x28x1 images: the digit classifier's
+  Frechet distance of that many samples to the test images and the share it classifies with
+  confidence >= 0.9 (``sample_quality.*``, see ``sample_quality.py``);
 - with ground-truth data (dSprites): the five disentanglement metrics at disentanglement_lib's
   default sizes and per-factor probes (``beta_vae.*``, ..., ``factor_probe.*``), and the same
   five for the image-moments baseline (``baseline.image_moments.*``, see ``baselines.py``).
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_ae.evaluation import likelihood, probes, reconstruction
+from keras_ae.evaluation import likelihood, probes, reconstruction, sample_quality
 from keras_ae.evaluation.baselines import image_moments
 from keras_ae.evaluation.codebook import codebook_metrics
 from keras_ae.evaluation.disentanglement import (
@@ -62,6 +65,7 @@ def evaluate_model(
     likelihood_examples: int = 1000,
     jacobian_examples: int = 500,
     pca_components: int | None = None,
+    sample_quality_samples: int | None = None,
     verbose: bool = True,
 ) -> dict:
     """Computes the metrics that apply to ``model`` (see the module docstring), prints them as a
@@ -80,6 +84,8 @@ def evaluate_model(
         jacobian_examples: the first this many test images are used for the Jacobian norm.
         pca_components: the PCA baseline's components; by default the code's dimension (a
             discrete code's width says little of its information, so give it for those).
+        sample_quality_samples: score this many samples with the digit classifier (models
+            that sample 28x28x1 images; ``x_test`` is the reference).
 
     Returns:
         One flat dict ``name -> value`` (floats, ints, or lists for per-latent values).
@@ -121,6 +127,16 @@ def evaluate_model(
         metrics["elbo.elbo"] = -float(np.mean(bound))
     if info.codebook:
         add("codebook", codebook_metrics(model, x_test))
+    if sample_quality_samples and info.can_sample:
+        if tuple(x_test.shape[1:]) != sample_quality.IMAGE_SHAPE:
+            raise ValueError(
+                "sample quality is scored by an MNIST digit classifier; it needs 28x28x1 "
+                f"images, got {tuple(x_test.shape[1:])}."
+            )
+        quality = sample_quality.model_sample_quality(
+            model, x_test, int(sample_quality_samples), seed=seed
+        )
+        add("sample_quality", quality)
 
     if x_train is not None and y_train is not None and y_test is not None:
         add("probe", probes.classification_probes(model, x_train, y_train, x_test, y_test))

@@ -18,6 +18,8 @@ def evaluate(model, recipe: Recipe, held_out: dict | None = None, verbose: bool 
         ground_truth_data=held_out.get("ground_truth_data"),
         importance_samples=int(recipe.evaluation.importance_samples),
         pca_components=recipe.evaluation.pca_components,
+        likelihood_examples=int(recipe.evaluation.likelihood_examples),
+        sample_quality_samples=recipe.evaluation.sample_quality,
         random_state=0,
         verbose=False,
     )

@@ -69,6 +69,38 @@ def _baseline_section(metrics: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _paper_section(recipe: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
+    """The recipe's ``paper`` rows: each paper figure beside this preset's, with both
+    settings."""
+    rows = []
+    for row in recipe.get("paper") or []:
+        # "-elbo.elbo": the negated metric (a paper's -ELBO beside this preset's ELBO).
+        key = str(row.get("metric") or "")
+        ours = metrics.get(key.lstrip("-"))
+        if key.startswith("-") and ours is not None:
+            ours = -ours
+        figure = _format_value(row["figure"])
+        rows.append(
+            f"| {row['measure']} | {figure} ({row['source']}) | "
+            f"{_format_value(ours) if ours is not None else 'not measured'} | "
+            f"{row['setting']} | {row['ours']}"
+            f"{'; ' + row['note'] if row.get('note') else ''} |"
+        )
+    if not rows:
+        return []
+    return [
+        "## Paper vs this preset",
+        "",
+        "The paper's figure beside this preset's, measured by keras_ae's own code on the "
+        "official MNIST test set; where the settings differ, the last two columns say how.",
+        "",
+        "| measure | paper | this preset | paper's setting | this preset's setting |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
 def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     """The README.md of a preset: YAML front matter for the Hub, then a description."""
     name = metadata.get("name") or default_name
@@ -111,6 +143,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         "```",
         "",
     ]
+    lines += _paper_section(metadata.get("recipe") or {}, metrics)
     lines += _baseline_section(metrics)
     if metrics:
         lines += ["## Metrics", "", "| metric | value |", "| --- | --- |"]

@@ -34,7 +34,10 @@ LABELS = {
     "beta_vae.eval_accuracy": ("BetaVAE score", "{:.3f}"),
     "codebook.perplexity": ("code perplexity", "{:.1f}"),
     "codebook.prior_nll": ("prior NLL of the codes", "{:.2f}"),
+    "sample_quality.frechet_distance": ("samples' Frechet distance", "{:.1f}"),
+    "sample_quality.confident_share": ("samples read as digits", "{:.2f}"),
 }
+SAMPLE_QUALITY = ("sample_quality.frechet_distance", "sample_quality.confident_share")
 
 
 def headline(class_name: str, metrics: dict) -> str:
@@ -44,7 +47,12 @@ def headline(class_name: str, metrics: dict) -> str:
         family = model_info(class_name).headline_metrics
     except ValueError:  # a class this keras_ae does not know: the common metrics only
         family = ()
-    keys = ("reconstruction.squared_error", *family, "jacobian.mean_frobenius_norm")
+    keys = (
+        "reconstruction.squared_error",
+        *family,
+        *SAMPLE_QUALITY,
+        "jacobian.mean_frobenius_norm",
+    )
     shown = []
     for key in keys:
         if key in metrics:

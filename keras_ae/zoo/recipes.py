@@ -33,7 +33,16 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       probes: true                    # linear/kNN probes with the dataset's labels
       corruption: {kind: masking, level: 0.25}   # also reconstruct corrupted test inputs
       pca_components: 30              # the PCA baseline's size (default: the code's width)
+      likelihood_examples: 1000       # test images for the ELBO and the importance-sampled NLL
+      sample_quality: 10000           # samples scored by the digit classifier (28x28x1 models)
     pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook]
+    paper:                            # the paper's figures, set beside this preset's on its card
+      - source: Hinton & Salakhutdinov 2006, Fig. 2
+        measure: squared error per test image
+        figure: 3.00
+        metric: reconstruction.squared_error   # the key of this preset's own figure
+        setting: 60,000 training digits; RBM pretraining
+        ours: 50,000 training digits; Adam from random weights
 """
 
 import dataclasses
@@ -60,7 +69,19 @@ PICTURES = (
     "canvas",
     "codebook",
 )
-_SECTIONS = ("name", "description", "model", "data", "training", "evaluation", "pictures")
+_SECTIONS = (
+    "name",
+    "description",
+    "model",
+    "data",
+    "training",
+    "evaluation",
+    "pictures",
+    "paper",
+)
+#: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
+PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
+_PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
@@ -111,6 +132,8 @@ class EvaluationSpec:
     probes: bool = True
     corruption: Mapping[str, Any] | None = None
     pca_components: int | None = None
+    likelihood_examples: int = 1000
+    sample_quality: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +149,8 @@ class Recipe:
     evaluation: EvaluationSpec = dataclasses.field(default_factory=EvaluationSpec)
     description: str = ""
     pictures: tuple[str, ...] = ("reconstructions", "traversal")
+    #: The papers' figures for the card, each a mapping of ``PAPER_FIELDS``.
+    paper: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def from_dict(cls, recipe: Mapping, source: str = "recipe") -> "Recipe":
@@ -170,7 +195,13 @@ class Recipe:
                 f"{{name: adam, learning_rate: 0.001}}; got {optimizer!r}."
             )
         evaluation = _section(recipe, "evaluation", source)
-        for key in ("test_examples", "importance_samples", "pca_components"):
+        for key in (
+            "test_examples",
+            "importance_samples",
+            "pca_components",
+            "likelihood_examples",
+            "sample_quality",
+        ):
             value = evaluation.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: evaluation.{key} must be a positive integer.")
@@ -197,6 +228,19 @@ class Recipe:
                 f"{source}: unknown picture(s) {unknown_pictures}; expected some of "
                 f"{list(PICTURES)}."
             )
+        paper = recipe.get("paper") or []
+        if not isinstance(paper, list | tuple):
+            raise RecipeError(f"{source}: paper is a list of rows, got {type(paper).__name__}.")
+        for number, row in enumerate(paper):
+            if not isinstance(row, Mapping):
+                raise RecipeError(f"{source}: paper[{number}] is a mapping of {PAPER_FIELDS}.")
+            unknown_fields = sorted(set(row) - set(PAPER_FIELDS))
+            missing_fields = [field for field in _PAPER_REQUIRED if field not in row]
+            if unknown_fields or missing_fields:
+                raise RecipeError(
+                    f"{source}: paper[{number}] has unknown field(s) {unknown_fields} and lacks "
+                    f"{missing_fields}; its fields are {list(PAPER_FIELDS)}."
+                )
         return cls(
             name=str(recipe["name"]),
             model_class=str(model["class"]),
@@ -208,6 +252,7 @@ class Recipe:
             ),
             description=str(recipe.get("description") or ""),
             pictures=tuple(pictures),
+            paper=tuple(dict(row) for row in paper),
         )
 
     def to_dict(self) -> dict:
@@ -220,7 +265,7 @@ class Recipe:
         evaluation = {
             key: value
             for key, value in dataclasses.asdict(self.evaluation).items()
-            if not (key in ("corruption", "pca_components") and value is None)
+            if not (key in ("corruption", "pca_components", "sample_quality") and value is None)
         }
         return json.loads(
             json.dumps(
@@ -232,6 +277,7 @@ class Recipe:
                     "training": training,
                     "evaluation": evaluation,
                     "pictures": list(self.pictures),
+                    **({"paper": [dict(row) for row in self.paper]} if self.paper else {}),
                 }
             )
         )
