@@ -180,6 +180,7 @@ def test_to_dict_round_trips(path):
         "training",
         "evaluation",
         "pictures",
+        "paper",
     }
     assert ("steps" in layout["training"]) != ("epochs" in layout["training"])
     assert layout["training"]["steps_per_execution"] == recipe.training.steps_per_execution
@@ -316,3 +317,22 @@ def test_bad_optimizer_and_evaluation_fields_are_named(section, field, value, na
     recipe.setdefault(section, {})[field] = value
     with pytest.raises(RecipeError, match=named):
         Recipe.from_dict(recipe)
+
+
+# -------------------------------------------------------------------------- paper rows
+def test_paper_rows_are_checked_field_by_field():
+    row = {"source": "S", "measure": "M", "figure": 3.0, "setting": "theirs", "ours": "ours"}
+    assert Recipe.from_dict(_recipe(paper=[row])).paper == (row,)
+    with pytest.raises(RecipeError, match=r"paper\[0\] has unknown field\(s\) \['figur'\]"):
+        Recipe.from_dict(_recipe(paper=[{**row, "figur": 1}]))
+    with pytest.raises(RecipeError, match=r"lacks \['ours'\]"):
+        Recipe.from_dict(_recipe(paper=[{k: v for k, v in row.items() if k != "ours"}]))
+    with pytest.raises(RecipeError, match="paper is a list of rows"):
+        Recipe.from_dict(_recipe(paper={"source": "S"}))
+
+
+@pytest.mark.parametrize("path", [p for p in ZOO_RECIPES if p.stem.endswith("_mnist")], ids=str)
+def test_every_mnist_recipe_sets_a_paper_beside_its_own_metric(path):
+    recipe = load_recipe(path)
+    assert recipe.paper, f"{path.name} has no paper row for its card"
+    assert any(row.get("metric") for row in recipe.paper)

@@ -123,6 +123,31 @@ def test_metadata_and_model_card(tmp_path):
     assert "![reconstructions](reconstructions.png)" in card.text
 
 
+def test_the_card_sets_the_papers_figures_beside_the_presets():
+    from keras_ae.zoo.model_card import model_card
+
+    row = {"source": "Paper 2015", "measure": "-ELBO", "setting": "T = 64", "ours": "T = 16"}
+    recipe = {
+        "paper": [
+            {**row, "figure": 80.97, "metric": "-elbo.elbo"},
+            {**row, "figure": 87.4, "note": "no run of ours"},
+        ]
+    }
+    metadata = {
+        "class_name": "DRAW",
+        "parameter_count": 1,
+        "keras_ae_version": "0",
+        "keras_version": "3",
+        "weights_sha256": "0",
+        "recipe": recipe,
+        "metrics": {"elbo": {"elbo": -91.5}},
+    }
+    card = model_card(metadata, "draw")
+    assert "## Paper vs this preset" in card
+    assert "| -ELBO | 80.97 (Paper 2015) | 91.5 | T = 64 | T = 16 |" in card
+    assert "| -ELBO | 87.4 (Paper 2015) | not measured | T = 64 | T = 16; no run of ours |" in card
+
+
 def test_custom_functional_networks_load(tmp_path, x):
     inputs = keras.Input(SHAPE)
     encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))

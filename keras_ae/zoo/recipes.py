@@ -277,7 +277,7 @@ class Recipe:
                     "training": training,
                     "evaluation": evaluation,
                     "pictures": list(self.pictures),
-                    **({"paper": [dict(row) for row in self.paper]} if self.paper else {}),
+                    "paper": [dict(row) for row in self.paper],
                 }
             )
         )
