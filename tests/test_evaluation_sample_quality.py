@@ -70,7 +70,7 @@ def test_evaluate_model_scores_a_sampling_model(digits):
 
 
 @pytest.mark.large
-def test_the_shipped_classifier_reaches_99_percent_on_the_official_test_set():
+def test_the_shipped_classifier_reaches_99_percent_on_the_official_test_set(full_mnist):
     x_test, y_test = datasets.load("mnist", "test", with_labels=True)
     probabilities, _ = sample_quality.classify(x_test)
     assert np.mean(probabilities.argmax(axis=1) == y_test) >= 0.99

@@ -123,6 +123,18 @@ def test_metadata_and_model_card(tmp_path):
     assert "![reconstructions](reconstructions.png)" in card.text
 
 
+def test_a_golden_pair_checks_a_loaded_preset_without_data(tmp_path, x):
+    model = tiny_vae()
+    directory = keras_ae.save_preset(model, tmp_path / "tiny", golden_inputs=x[:3])
+    assert "golden.npz" in preset_directory.validate(directory)
+    loaded = keras_ae.load(directory)
+    assert max(preset_directory.golden_mismatch(loaded, directory).values()) < 1e-6
+    other = keras_ae.load(directory)
+    for weight in other.decoder.trainable_weights:
+        weight.assign(weight + 0.5)
+    assert preset_directory.golden_mismatch(other, directory)["reconstructions"] > 1e-3
+
+
 def test_the_card_sets_the_papers_figures_beside_the_presets():
     from keras_ae.zoo.model_card import model_card
 

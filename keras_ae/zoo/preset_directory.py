@@ -39,6 +39,7 @@ from keras_ae.zoo.preset_files import (
     CARD_FILE,
     CONFIG_FILE,
     FILES_TO_LOAD,
+    GOLDEN_FILE,
     METADATA_FILE,
     WEIGHTS_FILE,
 )
@@ -66,6 +67,7 @@ _RESERVED_METADATA = (
     "weights_sha256",
     "optimizer",
     "pictures",
+    "golden",
 )
 
 
@@ -114,6 +116,7 @@ def save_preset(
     metadata: Mapping[str, Any] | None = None,
     *,
     pictures: Mapping[str, str | os.PathLike] | None = None,
+    golden_inputs: np.ndarray | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Writes ``model`` as a preset directory and returns its path.
@@ -122,7 +125,9 @@ def save_preset(
     ``name``, ``description``, ``dataset`` (a name, or ``{"name", "version", "split"}``),
     ``metrics`` (``{name: value}``) and ``recipe`` (whose ``optimizer`` is used to recompile
     when the model is not compiled). ``pictures`` maps file names (``*.png``/``*.gif``) to files
-    that are copied into the preset and shown on the card.
+    that are copied into the preset and shown on the card. ``golden_inputs`` (a few examples)
+    are saved in ``golden.npz`` with the model's codes and reconstructions of them, so a loaded
+    copy can be checked without any dataset (``golden_mismatch``).
 
     The preset is written into a directory beside ``directory`` and renamed into place, so an
     interrupted save leaves no partial preset. An existing ``directory`` is replaced only with
@@ -183,6 +188,13 @@ def save_preset(
             "pictures": sorted(pictures),
             **metadata,
         }
+        if golden_inputs is not None:
+            _save_golden(model, np.asarray(golden_inputs, np.float32), staging / GOLDEN_FILE)
+            full_metadata["golden"] = {
+                "file": GOLDEN_FILE,
+                "sha256": sha256_of(staging / GOLDEN_FILE),
+                "examples": len(golden_inputs),
+            }
         _write_json(staging / METADATA_FILE, full_metadata)
         for name, source in pictures.items():
             shutil.copyfile(source, staging / name)
@@ -194,6 +206,37 @@ def save_preset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _save_golden(model: Autoencoder, inputs: np.ndarray, path: Path) -> None:
+    arrays = {
+        "inputs": inputs,
+        "codes": np.asarray(model.encode(inputs)),
+        "reconstructions": np.asarray(model.reconstruct(inputs)),
+    }
+    with open(path, "wb") as file:
+        np.savez_compressed(file, **arrays)
+
+
+def golden_mismatch(model: Autoencoder, directory: str | os.PathLike, atol: float = 1e-4) -> dict:
+    """The largest absolute differences between ``model``'s codes and reconstructions of a
+    preset's golden inputs and the ones saved with it; ``{}`` when the preset has no golden
+    file (older presets; a download from the Hub fetches only the files ``load`` reads)."""
+    metadata = _read_json(Path(directory) / METADATA_FILE, str(directory))
+    golden = metadata.get("golden")
+    path = Path(directory) / GOLDEN_FILE
+    if not golden or not path.is_file():
+        return {}
+    if sha256_of(path) != golden["sha256"]:
+        raise PresetError(f"{directory}: {GOLDEN_FILE} does not match its sha256 in metadata.")
+    with np.load(path, allow_pickle=False) as saved:
+        inputs = saved["inputs"]
+        return {
+            "codes": float(np.abs(np.asarray(model.encode(inputs)) - saved["codes"]).max()),
+            "reconstructions": float(
+                np.abs(np.asarray(model.reconstruct(inputs)) - saved["reconstructions"]).max()
+            ),
+        }
 
 
 def _save_model_weights(model: Autoencoder, path: Path) -> None:
@@ -330,11 +373,12 @@ def validate(directory: str | os.PathLike) -> list[str]:
         raise PresetError(f"{source}: metadata.json's pictures must be a list of file names.")
     for name in pictures:
         _check_picture_in_place(directory, name, source)
-    check_files(directory, [CARD_FILE, *pictures], source)
+    golden = [GOLDEN_FILE] if metadata.get("golden") else []
+    check_files(directory, [CARD_FILE, *pictures, *golden], source)
     check_config_classes(_read_json(directory / CONFIG_FILE, source), source)
     if not (directory / CARD_FILE).read_text(encoding="utf-8").startswith("---\n"):
         raise PresetError(
             f"{source}: {CARD_FILE} has no YAML front matter, so the Hub will not recognise it "
             "as a model card. Re-save the preset with keras_ae.save_preset."
         )
-    return [*FILES_TO_LOAD, CARD_FILE, *pictures]
+    return [*FILES_TO_LOAD, CARD_FILE, *pictures, *golden]

@@ -31,6 +31,8 @@ from keras_ae.zoo.pictures import draw_pictures
 from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
 
 CHECKPOINT_DIR = "checkpoints"
+#: Test inputs saved with each preset, with the trained model's outputs (preset's golden.npz).
+GOLDEN_EXAMPLES = 8
 CHECKPOINT_STATE = "state.json"
 # Checkpoints written before the state named its model file hold this one.
 _LEGACY_MODEL = "model.keras"
@@ -382,5 +384,10 @@ def train(
             "metrics": metrics,
         }
         return preset_directory.save_preset(
-            model, out_dir / recipe.name, metadata, pictures=pictures, overwrite=True
+            model,
+            out_dir / recipe.name,
+            metadata,
+            pictures=pictures,
+            golden_inputs=held_out["x_test"][:GOLDEN_EXAMPLES],
+            overwrite=True,
         )
