@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.datasets import _tfds, tfds_images
-from keras_ae.datasets._common import DatasetNotFoundError, cache_dir, check_binarize
+from keras_ae.datasets._common import DatasetNotFoundError, Delivery, cache_dir
 from keras_ae.datasets._streaming import deliver_stream
 
 CROP_SIZE = 148
@@ -173,47 +173,33 @@ def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
 
 def load(
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
-    as_dataset: bool = False,
-    batch_size: int = 64,
-    shuffle: bool = True,
-    seed: int = 0,
-    binarize: str | None = None,
-    with_labels: bool = False,
-    num_examples: int | None = None,
     source: str = "auto",
     data_dir: str | os.PathLike | None = None,
     tfds_data_dir: str | os.PathLike | None = None,
     manual_dir: str | os.PathLike | None = None,
 ):
-    """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1] (see ``keras_ae.datasets.load``).
+    """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1], delivered as ``delivery`` says (see
+    ``keras_ae.datasets.load``).
 
     ``split`` may also be "validation". Static binarisation draws each image's bits from
     ``(seed, its index)``: among all images from a folder, so an image is binarised the same in
     every split; within the split read from TFDS.
     """
+    delivery = delivery or Delivery()
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} for celeba, got {split!r}.")
-    check_binarize(binarize)
-    if with_labels:
-        raise ValueError("celeba is loaded without labels; call it with with_labels=False.")
+    delivery.check_labels("celeba", has_labels=False)
     kind, found = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
-    delivery = dict(
-        as_dataset=as_dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        binarize=binarize,
-        num_examples=num_examples,
-    )
     if kind == "tfds":
         return tfds_images.load_builder(
             found,
             TFDS_SPLITS[split],
+            delivery,
             name="celeba",
             decode=decode,
             image_shape=IMAGE_SHAPE,
-            **delivery,
         )
     paths, indices = folder_files(found, split)
     paths, indices = tf.constant(paths), tf.constant(indices)
@@ -227,6 +213,5 @@ def load(
         count=int(paths.shape[0]),
         image_shape=IMAGE_SHAPE,
         to_image=lambda path: decode(tf.io.read_file(path)),
-        with_labels=False,
-        **delivery,
+        delivery=delivery,
     )

@@ -10,7 +10,7 @@ split: "train" and "all" are the whole set.
 import os
 
 from keras_ae.datasets import _tfds, tfds_images
-from keras_ae.datasets._common import DatasetNotFoundError
+from keras_ae.datasets._common import DatasetNotFoundError, Delivery
 
 TFDS_NAME = "shapes3d"
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
@@ -22,10 +22,10 @@ URL = "https://storage.googleapis.com/3d-shapes/3dshapes.h5"
 
 def load(
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
     tfds_data_dir: str | os.PathLike | None = None,
     manual_dir: str | os.PathLike | None = None,
-    **delivery,
 ):
     """3D Shapes images (and factor classes) as ``keras_ae.datasets.load`` gives them."""
     if split not in ("train", "all"):
@@ -43,8 +43,8 @@ def load(
     return tfds_images.load_builder(
         builder,
         "train",
+        delivery or Delivery(),
         name=TFDS_NAME,
         label_keys=[f"label_{factor}" for factor in FACTOR_NAMES],
         max_value=255,
-        **delivery,
     )

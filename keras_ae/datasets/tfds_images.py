@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_ae.datasets import _tfds, tfds_builders
-from keras_ae.datasets._common import DatasetNotFoundError
+from keras_ae.datasets._common import DatasetNotFoundError, Delivery
 from keras_ae.datasets._streaming import deliver_stream
 
 PREFIX = "tfds:"
@@ -95,28 +95,28 @@ def label_keys_of(info, name: str) -> list[str]:
 def load(
     name: str,
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
     tfds_data_dir: str | os.PathLike | None = None,
     max_value: int | None = None,
-    **delivery,
 ):
-    """``"tfds:NAME"`` as keras-ae images (see ``keras_ae.datasets.load``); ``split`` is any
-    TFDS split ("train", "test[:10%]"...) or "all"."""
+    """``"tfds:NAME"`` as keras-ae images, delivered as ``delivery`` says (see
+    ``keras_ae.datasets.load``); ``split`` is any TFDS split ("train", "test[:10%]"...) or
+    "all"."""
     builder = open_builder(name[len(PREFIX) :] if is_tfds_name(name) else name, tfds_data_dir)
-    return load_builder(builder, split, name=name, max_value=max_value, **delivery)
+    return load_builder(builder, split, delivery or Delivery(), name=name, max_value=max_value)
 
 
 def load_builder(
     builder,
     split: str,
+    delivery: Delivery,
     *,
     name: str,
     label_keys: list[str] | None = None,
     max_value: int | None = None,
     decode: Callable[[tf.Tensor], tf.Tensor] | None = None,
     image_shape: tuple[int, ...] | None = None,
-    with_labels: bool = False,
-    **delivery,
 ):
     """The images (and labels) of a ready TFDS builder's split (see ``load``). ``label_keys``
     replaces the supervised target; ``decode`` (encoded image to float32 image of
@@ -138,9 +138,9 @@ def load_builder(
         def decode(encoded):
             return tf.cast(feature.decode_example(encoded), tf.float32) / scale
 
-    if with_labels and label_keys is None:
+    if delivery.with_labels and label_keys is None:
         label_keys = label_keys_of(info, name)
-    label_keys = tuple(label_keys) if with_labels else ()
+    label_keys = tuple(label_keys) if delivery.with_labels else ()
     for key in label_keys:
         if not np.issubdtype(info.features[key].np_dtype, np.integer):
             raise ValueError(f"{name}: expected integer classes as labels; {key!r} is not.")
@@ -161,8 +161,7 @@ def load_builder(
         image_shape=image_shape,
         to_image=decode,
         shuffle_buffer=STREAM_SHUFFLE_BUFFER,
-        with_labels=with_labels,
-        **delivery,
+        delivery=delivery,
     )
 
 
