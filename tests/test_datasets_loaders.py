@@ -313,7 +313,9 @@ def test_celeba_errors(tmp_path, monkeypatch):
         datasets.load("celeba", data_dir=tmp_path)
     monkeypatch.delenv("KERAS_AE_CELEBA_DIR", raising=False)
     monkeypatch.setenv("KERAS_AE_CACHE", str(tmp_path / "empty_cache"))
-    with pytest.raises(datasets.DatasetNotFoundError, match="CelebA not found"):
+    with pytest.raises(
+        datasets.DatasetNotFoundError, match="celeb_a is not prepared.*Nor is CelebA"
+    ):
         datasets.load("celeba")
     with pytest.raises(ValueError, match="celeba has no labels; call it with with_labels=False"):
         datasets.load("celeba", data_dir=tmp_path, with_labels=True)

@@ -22,7 +22,7 @@ from keras_ae.datasets import (
     fashion_mnist,
     mnist,
     shapes3d,
-    tfds_builders,  # noqa: F401  (registers keras_ae_dsprites and keras_ae_mnist_5k with TFDS)
+    tfds_builders,  # noqa: F401  (registers keras-ae's builders with TFDS and with _tfds)
     tfds_images,
 )
 from keras_ae.datasets._common import (

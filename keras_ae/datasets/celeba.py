@@ -141,18 +141,6 @@ def folder_files(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, n
     return paths[chosen], chosen.astype(np.int64)
 
 
-def _not_found(folder: Path, tfds_data_dir) -> DatasetNotFoundError:
-    return DatasetNotFoundError(
-        f"CelebA not found: no folder {folder}, and TFDS's {TFDS_NAME} is not prepared in "
-        f"{_tfds.data_dir_shown(tfds_data_dir)}. Unpack img_align_celeba.zip (and "
-        f"list_eval_partition.txt) into a directory and pass data_dir= or set "
-        f"${ENVIRONMENT_VARIABLE}; or put the five files of TFDS's manual download "
-        "(img_align_celeba.zip, list_eval_partition.txt, list_attr_celeba.txt, "
-        "list_landmarks_align_celeba.txt, identity_CelebA.txt) in a directory and pass "
-        f"manual_dir= (or run `{_tfds.prepare_command(TFDS_NAME, tfds_data_dir, 'DIR')}`)."
-    )
-
-
 def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
     """("folder", its path) or ("tfds", a builder ready to read)."""
     if source not in ("auto", "folder", "tfds"):
@@ -161,13 +149,18 @@ def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
     folder = Path(data_dir or os.environ.get(ENVIRONMENT_VARIABLE) or cache_dir() / "celeba")
     if source == "folder" or (source == "auto" and explicit):
         return "folder", folder
-    builder = _tfds.prepared_builder(TFDS_NAME, tfds_data_dir)
+    builder = _tfds.open_builder(TFDS_NAME, tfds_data_dir, required=False)
     if builder is None and source == "auto" and folder.is_dir():
         return "folder", folder
     if builder is None:
-        builder = _tfds.ready_builder(TFDS_NAME, tfds_data_dir, manual_dir)
-    if builder is None:
-        raise _not_found(folder, tfds_data_dir)
+        remedy = (
+            f"Nor is CelebA in a folder at {folder}: unpack img_align_celeba.zip (and "
+            "list_eval_partition.txt) into a directory and pass data_dir= or set "
+            f"${ENVIRONMENT_VARIABLE}."
+        )
+        if manual_dir is None:
+            remedy += f" Or pass manual_dir=DIR: keras-ae prepares {TFDS_NAME} from its files."
+        builder = _tfds.open_builder(TFDS_NAME, tfds_data_dir, manual_dir, remedy=remedy)
     return "tfds", builder
 
 

@@ -391,7 +391,7 @@ class DSprites:
         if npz_path is None and os.environ.get("KERAS_AE_DSPRITES_NPZ"):
             npz_path = os.environ["KERAS_AE_DSPRITES_NPZ"]
         self._latents_classes = self._latents_values = self._images = None
-        builder = None if npz_path else _tfds.prepared_builder(TFDS_NAME, tfds_data_dir)
+        builder = None if npz_path else _tfds.open_builder(TFDS_NAME, tfds_data_dir, required=False)
         if builder is not None:
             self.source = "tfds"
             self.path = Path(os.fspath(builder.data_path))
