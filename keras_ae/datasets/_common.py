@@ -89,12 +89,6 @@ def split_indices(split: str, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
     return rows
 
 
-def check_binarize(binarize: str | None) -> str | None:
-    if binarize not in BINARIZATIONS:
-        raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {binarize!r}.")
-    return binarize
-
-
 def fetch_with_keras(load_data: Callable, dataset: str, alternatives: str):
     """Call a ``keras.datasets.*.load_data`` (cached file or download), turning any failure into a
     ``DatasetNotFoundError`` that names the offline alternatives."""
@@ -146,29 +140,6 @@ def binarize_dynamic(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
     )
 
 
-def choose_examples(indices: np.ndarray, num_examples: int | None, seed: int) -> np.ndarray:
-    """A seeded random subset of ``indices`` (kept in ascending order), or all of them."""
-    if num_examples is None:
-        return indices
-    if not isinstance(num_examples, int | np.integer) or not 0 < num_examples <= len(indices):
-        raise ValueError(
-            f"num_examples must be an int in [1, {len(indices)}] (the split's size), "
-            f"got {num_examples!r}."
-        )
-    chosen = np.random.default_rng(seed).choice(len(indices), size=num_examples, replace=False)
-    return indices[np.sort(chosen)]
-
-
-def check_numpy_size(name: str, count: int, image_shape: tuple[int, ...], explicit: bool) -> None:
-    size = count * int(np.prod(image_shape)) * 4
-    if size > NUMPY_BYTES_LIMIT and not explicit:
-        raise ValueError(
-            f"{name} as one float32 numpy array would take {size / 1e9:.1f} GB. Pass "
-            f"as_dataset=True for a tf.data.Dataset that converts batch by batch, or "
-            f"num_examples=N for a random subset of N images."
-        )
-
-
 @dataclass(frozen=True)
 class ArraySource:
     """A dataset whose images are in memory and fetched in batches by index.
@@ -204,35 +175,75 @@ def static_binarized(source: ArraySource, seed: int) -> ArraySource:
     )
 
 
-def deliver(
-    source: ArraySource,
-    *,
-    as_dataset: bool,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    binarize: str | None,
-    with_labels: bool,
-    num_examples: int | None,
-):
+@dataclass(frozen=True)
+class Delivery:
+    """How a split is delivered (the arguments of ``keras_ae.datasets.load`` that every dataset
+    shares), checked when it is made: every route, in-memory arrays or streamed examples, takes
+    its checks, its error messages and its ``num_examples`` subset from here."""
+
+    as_dataset: bool = False
+    batch_size: int = 64
+    shuffle: bool = True
+    seed: int = 0
+    binarize: str | None = None
+    with_labels: bool = False
+    num_examples: int | None = None
+
+    def __post_init__(self):
+        if self.binarize not in BINARIZATIONS:
+            raise ValueError(f"binarize must be one of {BINARIZATIONS}, got {self.binarize!r}.")
+        if not isinstance(self.batch_size, int | np.integer) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}.")
+        object.__setattr__(self, "batch_size", int(self.batch_size))
+        if self.binarize == "dynamic" and not self.as_dataset:
+            raise ValueError(
+                "binarize='dynamic' draws new binary images every epoch, so it needs "
+                "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
+            )
+
+    def check_labels(self, name: str, has_labels: bool) -> None:
+        """Refuses ``with_labels`` for a dataset without labels."""
+        if self.with_labels and not has_labels:
+            raise ValueError(f"{name} has no labels; call it with with_labels=False.")
+
+    def choose(self, indices: np.ndarray) -> np.ndarray:
+        """The ``num_examples`` subset of ``indices``: seeded, random, kept in ascending
+        order; all of them when ``num_examples`` is None."""
+        count = self.num_examples
+        if count is None:
+            return indices
+        if not isinstance(count, int | np.integer) or not 0 < count <= len(indices):
+            raise ValueError(
+                f"num_examples must be an int in [1, {len(indices)}] (the split's size), "
+                f"got {count!r}."
+            )
+        chosen = np.random.default_rng(self.seed).choice(len(indices), size=count, replace=False)
+        return indices[np.sort(chosen)]
+
+    def check_numpy_size(self, name: str, count: int, image_shape: tuple[int, ...]) -> None:
+        """Refuses ``count`` images as one float32 numpy array above ``NUMPY_BYTES_LIMIT``,
+        unless ``num_examples`` asked for them (``as_dataset=True`` is never refused)."""
+        size = count * int(np.prod(image_shape)) * 4
+        if not self.as_dataset and self.num_examples is None and size > NUMPY_BYTES_LIMIT:
+            raise ValueError(
+                f"{name} as one float32 numpy array would take {size / 1e9:.1f} GB. Pass "
+                f"as_dataset=True for a tf.data.Dataset that converts batch by batch, or "
+                f"num_examples=N for a random subset of N images."
+            )
+
+
+def deliver(source: ArraySource, delivery: Delivery):
     """The requested split of ``source`` as float32 numpy arrays or a batched ``tf.data``
     pipeline (see ``keras_ae.datasets.load``)."""
-    check_binarize(binarize)
-    if with_labels and source.fetch_labels is None:
-        raise ValueError(f"{source.name} has no labels; call it with with_labels=False.")
-    if binarize == "static":
-        source = static_binarized(source, seed)
-    indices = choose_examples(source.split_indices, num_examples, seed)
-    if as_dataset:
-        return array_dataset(source, indices, batch_size, shuffle, seed, binarize, with_labels)
-    if binarize == "dynamic":
-        raise ValueError(
-            "binarize='dynamic' draws new binary images every epoch, so it needs "
-            "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
-        )
-    check_numpy_size(source.name, len(indices), source.image_shape, num_examples is not None)
+    delivery.check_labels(source.name, source.fetch_labels is not None)
+    if delivery.binarize == "static":
+        source = static_binarized(source, delivery.seed)
+    indices = delivery.choose(source.split_indices)
+    if delivery.as_dataset:
+        return array_dataset(source, indices, delivery)
+    delivery.check_numpy_size(source.name, len(indices), source.image_shape)
     images = to_float(source.fetch(indices), source.max_value)
-    if with_labels:
+    if delivery.with_labels:
         return images, source.fetch_labels(indices)
     return images
 
@@ -248,32 +259,17 @@ def to_float(images: np.ndarray, max_value: int) -> np.ndarray:
     return result
 
 
-def check_batch_size(batch_size: int) -> int:
-    if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    return int(batch_size)
-
-
-def array_dataset(
-    source: ArraySource,
-    indices: np.ndarray,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    binarize: str | None,
-    with_labels: bool,
-) -> tf.data.Dataset:
+def array_dataset(source: ArraySource, indices: np.ndarray, delivery: Delivery) -> tf.data.Dataset:
     """Batches of ``source`` at ``indices``: shuffled indices are batched, then each batch is
     gathered from the uint8 array in one numpy call and converted to float32, so no float32
     copy of the whole dataset and no per-example Python step is ever made."""
-    batch_size = check_batch_size(batch_size)
     batches = tf.data.Dataset.from_tensor_slices(indices.astype(np.int64))
-    if shuffle:
-        batches = batches.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
-    batches = batches.batch(batch_size)
+    if delivery.shuffle:
+        batches = batches.shuffle(len(indices), seed=delivery.seed, reshuffle_each_iteration=True)
+    batches = batches.batch(delivery.batch_size)
     image_shape = list(source.image_shape)
 
-    if with_labels:
+    if delivery.with_labels:
         label_example = source.fetch_labels(indices[:1])
         label_dtype = tf.as_dtype(label_example.dtype)
         label_shape = list(label_example.shape[1:])
@@ -297,6 +293,6 @@ def array_dataset(
             return tf.cast(images, tf.float32) / source.max_value
 
     dataset = batches.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    if binarize == "dynamic":
-        dataset = binarize_dynamic(dataset, seed)
+    if delivery.binarize == "dynamic":
+        dataset = binarize_dynamic(dataset, delivery.seed)
     return dataset.prefetch(tf.data.AUTOTUNE)

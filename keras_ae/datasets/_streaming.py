@@ -8,13 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.datasets._common import (
-    binarize_dynamic,
-    check_batch_size,
-    check_binarize,
-    check_numpy_size,
-    choose_examples,
-)
+from keras_ae.datasets._common import Delivery, binarize_dynamic
 
 
 def deliver_stream(
@@ -25,13 +19,7 @@ def deliver_stream(
     image_shape: tuple[int, ...],
     to_image: Callable[[tf.Tensor], tf.Tensor],
     shuffle_buffer: int = 10_000,
-    as_dataset: bool,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    binarize: str | None,
-    with_labels: bool,
-    num_examples: int | None,
+    delivery: Delivery,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray] | tf.data.Dataset:
     """``count`` examples as float32 images ``(n, *image_shape)`` in [0, 1] (and labels).
 
@@ -43,33 +31,26 @@ def deliver_stream(
     binarisation, so an image is binarised alike in every subset (``num_examples``) of the
     split, and in every split when ``key`` is its index among all images.
     """
-    check_binarize(binarize)
-    batch_size = check_batch_size(batch_size)
-    if binarize == "dynamic" and not as_dataset:
-        raise ValueError(
-            "binarize='dynamic' draws new binary images every epoch, so it needs "
-            "as_dataset=True; use binarize='static' for one fixed draw as numpy arrays."
-        )
     addressable = not isinstance(source, tf.data.Dataset)
     examples = tf.data.Dataset.range(count) if addressable else source.enumerate()
-    if num_examples is not None:
+    if delivery.num_examples is not None:
         keep = np.zeros(count, dtype=bool)
-        keep[choose_examples(np.arange(count), num_examples, seed)] = True
+        keep[delivery.choose(np.arange(count))] = True
         if addressable:
             examples = examples.filter(lambda position: tf.gather(keep, position))
         else:
             examples = examples.filter(lambda position, element: tf.gather(keep, position))
-        count = num_examples
+        count = int(keep.sum())
     if not addressable:
         examples = examples.map(lambda position, element: element)
-    if as_dataset and shuffle:
+    delivery.check_numpy_size(name, count, image_shape)
+    if delivery.as_dataset and delivery.shuffle:
         # Positions shuffle cheaply, all of them; streamed examples through a bounded buffer.
         buffer = count if addressable else max(1, min(count, shuffle_buffer))
-        examples = examples.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        examples = examples.shuffle(buffer, seed=delivery.seed, reshuffle_each_iteration=True)
     if addressable:
         examples = examples.map(source, num_parallel_calls=tf.data.AUTOTUNE)
-    if not as_dataset:
-        check_numpy_size(name, count, image_shape, num_examples is not None)
+    binarize, seed, with_labels = delivery.binarize, delivery.seed, delivery.with_labels
 
     def prepare(key, item, *label):
         image = tf.ensure_shape(to_image(item), image_shape)
@@ -80,13 +61,14 @@ def deliver_stream(
             image = tf.cast(noise < image, tf.float32)
         return (image, *label) if with_labels else image
 
-    batches = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    batches = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = batches.batch(delivery.batch_size)
     if binarize == "dynamic":
         batches = binarize_dynamic(batches, seed)
     batches = batches.prefetch(tf.data.AUTOTUNE)
-    if as_dataset:
+    if delivery.as_dataset:
         return batches
-    return collect(batches, name, count, image_shape, batch_size, with_labels)
+    return collect(batches, name, count, image_shape, delivery.batch_size, with_labels)
 
 
 def collect(

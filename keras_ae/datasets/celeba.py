@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.datasets import _tfds, tfds_images
-from keras_ae.datasets._common import DatasetNotFoundError, cache_dir, check_binarize
+from keras_ae.datasets._common import DatasetNotFoundError, Delivery, cache_dir
 from keras_ae.datasets._streaming import deliver_stream
 
 CROP_SIZE = 148
@@ -141,18 +141,6 @@ def folder_files(data_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, n
     return paths[chosen], chosen.astype(np.int64)
 
 
-def _not_found(folder: Path, tfds_data_dir) -> DatasetNotFoundError:
-    return DatasetNotFoundError(
-        f"CelebA not found: no folder {folder}, and TFDS's {TFDS_NAME} is not prepared in "
-        f"{_tfds.data_dir_shown(tfds_data_dir)}. Unpack img_align_celeba.zip (and "
-        f"list_eval_partition.txt) into a directory and pass data_dir= or set "
-        f"${ENVIRONMENT_VARIABLE}; or put the five files of TFDS's manual download "
-        "(img_align_celeba.zip, list_eval_partition.txt, list_attr_celeba.txt, "
-        "list_landmarks_align_celeba.txt, identity_CelebA.txt) in a directory and pass "
-        f"manual_dir= (or run `{_tfds.prepare_command(TFDS_NAME, tfds_data_dir, 'DIR')}`)."
-    )
-
-
 def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
     """("folder", its path) or ("tfds", a builder ready to read)."""
     if source not in ("auto", "folder", "tfds"):
@@ -161,59 +149,50 @@ def _resolve_source(source: str, data_dir, manual_dir, tfds_data_dir):
     folder = Path(data_dir or os.environ.get(ENVIRONMENT_VARIABLE) or cache_dir() / "celeba")
     if source == "folder" or (source == "auto" and explicit):
         return "folder", folder
-    builder = _tfds.prepared_builder(TFDS_NAME, tfds_data_dir)
+    builder = _tfds.open_builder(TFDS_NAME, tfds_data_dir, required=False)
     if builder is None and source == "auto" and folder.is_dir():
         return "folder", folder
     if builder is None:
-        builder = _tfds.ready_builder(TFDS_NAME, tfds_data_dir, manual_dir)
-    if builder is None:
-        raise _not_found(folder, tfds_data_dir)
+        remedy = (
+            f"Nor is CelebA in a folder at {folder}: unpack img_align_celeba.zip (and "
+            "list_eval_partition.txt) into a directory and pass data_dir= or set "
+            f"${ENVIRONMENT_VARIABLE}."
+        )
+        if manual_dir is None:
+            remedy += f" Or pass manual_dir=DIR: keras-ae prepares {TFDS_NAME} from its files."
+        builder = _tfds.open_builder(TFDS_NAME, tfds_data_dir, manual_dir, remedy=remedy)
     return "tfds", builder
 
 
 def load(
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
-    as_dataset: bool = False,
-    batch_size: int = 64,
-    shuffle: bool = True,
-    seed: int = 0,
-    binarize: str | None = None,
-    with_labels: bool = False,
-    num_examples: int | None = None,
     source: str = "auto",
     data_dir: str | os.PathLike | None = None,
     tfds_data_dir: str | os.PathLike | None = None,
     manual_dir: str | os.PathLike | None = None,
 ):
-    """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1] (see ``keras_ae.datasets.load``).
+    """CelebA faces ``(n, 64, 64, 3)`` float32 in [0, 1], delivered as ``delivery`` says (see
+    ``keras_ae.datasets.load``).
 
     ``split`` may also be "validation". Static binarisation draws each image's bits from
     ``(seed, its index)``: among all images from a folder, so an image is binarised the same in
     every split; within the split read from TFDS.
     """
+    delivery = delivery or Delivery()
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} for celeba, got {split!r}.")
-    check_binarize(binarize)
-    if with_labels:
-        raise ValueError("celeba is loaded without labels; call it with with_labels=False.")
+    delivery.check_labels("celeba", has_labels=False)
     kind, found = _resolve_source(source, data_dir, manual_dir, tfds_data_dir)
-    delivery = dict(
-        as_dataset=as_dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        binarize=binarize,
-        num_examples=num_examples,
-    )
     if kind == "tfds":
         return tfds_images.load_builder(
             found,
             TFDS_SPLITS[split],
+            delivery,
             name="celeba",
             decode=decode,
             image_shape=IMAGE_SHAPE,
-            **delivery,
         )
     paths, indices = folder_files(found, split)
     paths, indices = tf.constant(paths), tf.constant(indices)
@@ -227,6 +206,5 @@ def load(
         count=int(paths.shape[0]),
         image_shape=IMAGE_SHAPE,
         to_image=lambda path: decode(tf.io.read_file(path)),
-        with_labels=False,
-        **delivery,
+        delivery=delivery,
     )

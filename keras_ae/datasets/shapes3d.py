@@ -10,7 +10,7 @@ split: "train" and "all" are the whole set.
 import os
 
 from keras_ae.datasets import _tfds, tfds_images
-from keras_ae.datasets._common import DatasetNotFoundError
+from keras_ae.datasets._common import Delivery
 
 TFDS_NAME = "shapes3d"
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
@@ -22,29 +22,29 @@ URL = "https://storage.googleapis.com/3d-shapes/3dshapes.h5"
 
 def load(
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
     tfds_data_dir: str | os.PathLike | None = None,
     manual_dir: str | os.PathLike | None = None,
-    **delivery,
 ):
     """3D Shapes images (and factor classes) as ``keras_ae.datasets.load`` gives them."""
     if split not in ("train", "all"):
         raise ValueError(
             f"3D Shapes has one split of all 480,000 images: use 'train' or 'all', not {split!r}."
         )
-    builder = _tfds.ready_builder(TFDS_NAME, tfds_data_dir, manual_dir)
-    if builder is None:
-        raise DatasetNotFoundError(
-            f"3D Shapes is read through TFDS's {TFDS_NAME}, which is not prepared in "
-            f"{_tfds.data_dir_shown(tfds_data_dir)}. Download {MANUAL_FILE} ({URL}) into a "
-            "directory and pass manual_dir= (keras-ae prepares it from there, offline), or run "
-            f"`{_tfds.prepare_command(TFDS_NAME, tfds_data_dir, 'DIR')}`."
-        )
+    builder = _tfds.open_builder(
+        TFDS_NAME,
+        tfds_data_dir,
+        manual_dir,
+        remedy=f"3D Shapes is read only through TFDS: download {MANUAL_FILE} ({URL}) into a "
+        "directory DIR and pass manual_dir=DIR, and keras-ae prepares it from there, offline "
+        "(h5py needed).",
+    )
     return tfds_images.load_builder(
         builder,
         "train",
+        delivery or Delivery(),
         name=TFDS_NAME,
         label_keys=[f"label_{factor}" for factor in FACTOR_NAMES],
         max_value=255,
-        **delivery,
     )

