@@ -30,12 +30,23 @@ def test_train_writes_a_preset_with_measured_metrics_and_pictures(trained):
     metadata = json.loads((trained / "metadata.json").read_text())
     assert metadata["trained_steps"] == 40
     assert metadata["recipe"]["model"]["class"] == "VAE"
-    assert metadata["dataset"] == {"name": "mnist_5k", "split": "train"}
+    assert metadata["dataset"] == {"name": "mnist_5k", "split": "train[:-500]"}
     assert metadata["wall_time_seconds"] > 0
     assert [entry["step"] for entry in metadata["history"]] == [10, 20, 30, 40]
+    # The stopping step is the checkpoint that scored best on the validation digits.
+    validation = [entry["validation_loss"] for entry in metadata["history"]]
+    best_step = 10 * (1 + int(np.argmin(validation)))
+    assert metadata["stopping_step"] == {"trained_steps": best_step}
+    assert metadata["trained_steps"] == best_step
     metrics = metadata["metrics"]
     for key in ("reconstruction.squared_error", "elbo.elbo", "nll.importance_weighted"):
         assert np.isfinite(metrics[key])
+    assert metrics["sample_quality.num_samples"] == 300
+    assert metrics["sample_quality.frechet_distance"] > 0
+    card = (trained / "README.md").read_text()
+    assert "## Paper vs this preset" in card
+    assert f"| 3.0 (A paper) | {metrics['reconstruction.squared_error']:.4g} |" in card
+    assert (trained / "golden.npz").is_file()
     # The card's metric is the model's: recomputed from the preset, on the same data.
     model = keras_ae.load(trained, compile=False)
     x = keras_ae.datasets.load("mnist_5k", "test", num_examples=200, seed=0)
@@ -99,7 +110,8 @@ def test_show_prints_the_card_and_writes_pictures(trained, tmp_path, capsys):
 
 def test_eval_prints_a_table_and_writes_metrics_json(trained, tmp_path, capsys):
     assert main(["eval", str(trained), "--examples", "100", "--out", str(tmp_path)]) == 0
-    assert "reconstruction.squared_error" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "reconstruction.squared_error" in output and "sample_quality.frechet_distance" in output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["active_units"] >= 1
 

@@ -79,7 +79,7 @@ def _paper_section(recipe: Mapping[str, Any], metrics: Mapping[str, Any]) -> lis
         ours = metrics.get(key.lstrip("-"))
         if key.startswith("-") and ours is not None:
             ours = -ours
-        figure = _format_value(row["figure"])
+        figure = str(row["figure"])
         rows.append(
             f"| {row['measure']} | {figure} ({row['source']}) | "
             f"{_format_value(ours) if ours is not None else 'not measured'} | "
