@@ -87,8 +87,16 @@ def _empty_tfds_data_dir(tmp_path_factory):
         # TFDS reads $TFDS_DATA_DIR once, at import; subprocesses read the variable.
         patch.setattr(tfds.core.constants, "DATA_DIR", str(directory))
         patch.setenv("TFDS_DATA_DIR", str(directory))
-        # Nor Keras' dataset cache (a developer's ~/.keras/datasets/mnist.npz).
+        # Nor Keras' dataset cache (a developer's ~/.keras/datasets/mnist.npz), nor keras-ae's
+        # cache (the generated dSprites) or the Hub's: tests write only temporary directories.
         patch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras_home")))
+        patch.setenv("KERAS_AE_CACHE", str(tmp_path_factory.mktemp("keras_ae_cache")))
+        hub_cache = tmp_path_factory.mktemp("hf")
+        patch.setenv("HF_HOME", str(hub_cache))
+        patch.setenv("HF_HUB_CACHE", str(hub_cache / "hub"))
+        import huggingface_hub.constants
+
+        patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub_cache / "hub"))
         yield directory
 
 
