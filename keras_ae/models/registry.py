@@ -41,6 +41,12 @@ class ModelInfo:
             shown after the test reconstruction error in the README and ``keras-ae list``.
         example_arguments: small constructor arguments (beside ``input_shape``, ``latent_dim``
             and ``hidden_units``) that exercise the class's own loss terms; tests use them.
+            ``tests/test_models.py`` builds every class with them on top of
+            ``input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,)``, trains it for 30
+            steps (3 epochs of 640 MNIST digits, batch 64, Adam at 1e-3) and requires both
+            ``"loss"`` and ``"reconstruction"`` to fall over them: choose values that allow it
+            (a penalty weak enough, a schedule short enough: ``c_steps=40``, ``anneal_steps=8``),
+            and that the architecture accepts (``latent_dim=8`` must suit them).
     """
 
     cls: type
@@ -72,6 +78,9 @@ def register_model(**capabilities):
     The class must already be registered with Keras under package ``keras_ae`` (put
     ``@keras.saving.register_keras_serializable(package="keras_ae")`` below this decorator), so
     that presets of it load in safe mode.
+
+    ``example_arguments`` must let the shared model tests train the class: its loss and its
+    reconstruction must fall within 30 steps (see ``ModelInfo.example_arguments``).
     """
     unknown = sorted(set(capabilities) - set(_CAPABILITIES))
     if unknown:

@@ -59,10 +59,24 @@ class VAE(Autoencoder):
         return keras.random.normal(shape, seed=self.seed_generator)
 
     def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
-        """The penalty on the latents (``"penalty"``) and any terms it reports.
+        """The penalty on the latents (``"penalty"``) and any terms it reports; the one method
+        a member of the VAE family overrides to change the loss.
 
         ``z``, ``mean`` and ``log_var`` are ``(batch, latent_dim)``: the sampled codes and their
-        posteriors; ``kl`` is the batch-mean total KL. The VAE's penalty is ``beta * kl``.
+        posteriors; ``kl`` is the batch-mean total KL to N(0, I), in nats per example.
+
+        The loss is ``reconstruction + penalty``: ``"penalty"`` (a scalar, nats per example)
+        *replaces* the VAE's ``beta * kl``, so a model that adds to the KL returns
+        ``self.beta * kl + extra`` (or ``kl + ...``), not ``extra`` alone. ``"kl"`` is reported
+        whatever the penalty. Every other key is a term reported as a metric, and must be
+        listed in ``term_names`` (a key returned but not listed, or listed but not returned,
+        stops the first step with an error). The VAE's own penalty is ``beta * kl``::
+
+            term_names = (*VAE.term_names, "centring")
+
+            def latent_regulariser(self, z, mean, log_var, kl):
+                centring = tf.reduce_mean(tf.reduce_sum(tf.square(mean), axis=1))
+                return {"penalty": self.beta * kl + centring, "centring": centring}
         """
         return {"penalty": self.beta * kl}
 

@@ -76,7 +76,7 @@ class VQVAE(Autoencoder):
         "perplexity",
         "codebook_usage",
     )
-    prior_term_names = ("prior_nll",)
+    later_stage_term_names = ("prior_nll",)
 
     def __init__(
         self,
@@ -144,9 +144,6 @@ class VQVAE(Autoencoder):
             )
         self.prior_trained_steps = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="prior_steps"
-        )
-        self.trackers.update(
-            {name: keras.metrics.Mean(name=name) for name in self.prior_term_names}
         )
         self._stage = "autoencoder"
 
