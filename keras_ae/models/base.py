@@ -42,11 +42,13 @@ def _as_tuple(shape) -> tuple[int, ...] | None:
 
 
 @register_model(
+    title="autoencoder",
+    loss_summary="reconstruction NLL",
     headline_metrics=(
         "pca.squared_error",
         "corrupted_input.squared_error",
         *LINEAR_PROBES,
-    )
+    ),
 )
 @keras.saving.register_keras_serializable(package="keras_ae")
 class Autoencoder(keras.Model):

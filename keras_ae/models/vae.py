@@ -11,6 +11,8 @@ from keras_ae.models.registry import register_model
 
 
 @register_model(
+    title="VAE",
+    loss_summary="reconstruction + `beta * KL(q(z|x) || N(0, I))`",
     has_posterior=True,
     can_sample=True,
     headline_metrics=(
@@ -102,7 +104,7 @@ class VAE(Autoencoder):
         return self.decode(z, batch_size=batch_size)
 
 
-@register_model(example_arguments={"beta": 4.0})
+@register_model(title="beta-VAE", example_arguments={"beta": 4.0})
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BetaVAE(VAE):
     """beta-VAE (Higgins et al. 2017): a VAE with ``beta`` (default 4) weighting the KL.
@@ -120,7 +122,11 @@ def normalised_beta(beta: float, latent_dim: int, n_pixels: int) -> float:
     return beta * latent_dim / n_pixels
 
 
-@register_model(example_arguments={"gamma": 100.0, "c_max": 5.0, "c_steps": 40})
+@register_model(
+    title="capacity-controlled beta-VAE",
+    loss_summary="reconstruction + `gamma * |KL - C|`, C ramped from 0 to `c_max` over `c_steps`",
+    example_arguments={"gamma": 100.0, "c_max": 5.0, "c_steps": 40},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class CapacityVAE(VAE):
     """Capacity-controlled beta-VAE (Burgess et al. 2017): ``reconstruction + gamma * |kl - C|``.

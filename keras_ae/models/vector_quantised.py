@@ -26,6 +26,12 @@ _USAGE_DECAY = 0.95
 
 
 @register_model(
+    title="VQ-VAE",
+    loss_summary="reconstruction + `w * (||sg[z_e] - e||^2 + commitment_weight * "
+    "||z_e - sg[e]||^2)`, the distances summed over the code grid, `w` = pixels / `latent_dim` "
+    "(the paper's balance of per-pixel and per-element means; 1 for a 7x7x16 grid on 28x28) "
+    '(`codebook_update="ema"`: the codebook by moving averages instead); then `fit_prior` '
+    "trains a gated PixelCNN prior on the codes: `-log p(codes)`",
     can_sample=True,
     discrete_codes=True,
     codebook=True,
