@@ -238,3 +238,36 @@ def test_a_new_model_gets_its_own_row_or_shares_its_bases(scratch_registry):
 
     with pytest.raises(ValueError, match=r"ScratchSilent overrides \['latent_regulariser'\]"):
         readme_table.models_table()
+
+
+def _readme_example() -> str:
+    section = README.read_text(encoding="utf-8").split("### Adding a model", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_model_trains_reports_its_term_and_gets_a_row(
+    scratch_registry, mnist_images
+):
+    from keras_ae.zoo import readme_table
+
+    namespace = {}
+    exec(compile(_readme_example(), "README.md (Adding a model)", "exec"), namespace)
+    cls = namespace["CentredVAE"]
+    info = model_info("CentredVAE")
+    assert info.cls is cls and info.has_posterior  # inherited from VAE
+    # What tests/test_models.py asks of every registered class, with its example arguments.
+    model = cls(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,), **info.example_arguments)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(mnist_images[0][:640], batch_size=64, epochs=3, verbose=0).history
+    assert set(history) == {"loss", "reconstruction", "kl", "active_units", "centring"}
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["reconstruction"][-1] < history["reconstruction"][0]
+    # The penalty replaces beta * kl, and the example adds the KL back.
+    x = keras.ops.convert_to_tensor(mnist_images[0][:64])
+    terms = model.loss_terms(x)
+    assert float(terms["loss"]) == pytest.approx(
+        float(terms["reconstruction"] + model.beta * terms["kl"] + terms["centring"]), rel=1e-5
+    )
+    assert "| `CentredVAE` | reconstruction + `beta * KL` + `lam * \\|\\|mean\\|\\|^2` |" in (
+        readme_table.models_table()
+    )
