@@ -1,6 +1,7 @@
 """Training from a recipe: chunking, checkpoints and steps per execution (the fingerprint a
 checkpoint must agree with is tested in test_recipes.py)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,50 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
         runs[per_execution] = model.get_weights()
     for slow, fast in zip(runs[1], runs[4], strict=True):
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+
+
+def test_a_checkpoint_resumes_after_the_test_split_changes_not_the_validation_split(tmp_path):
+    import pytest
+
+    recipe = _tiny_recipe(steps=10, checkpoint_every=10, steps_per_execution=5)
+    fit_recipe(recipe, tmp_path, verbose=0)
+    state = json.loads((tmp_path / "checkpoints/tiny_vae/state.json").read_text())
+    assert state["fingerprint_version"] == recipes.FINGERPRINT_VERSION
+    # The held-out split only chooses what the finished model is evaluated on.
+    longer = recipe.replace(data={"test_split": "train[:200]"}, training={"steps": 20})
+    model, state = fit_recipe(longer, tmp_path, verbose=0)
+    assert int(model.trained_steps.numpy()) == 20
+    assert [entry["step"] for entry in state["history"]] == [10, 20]
+    # The validation split chooses the weights the preset keeps: another one is refused.
+    validated = longer.replace(data={"validation_split": "train[-100:]"}, training={"steps": 30})
+    with pytest.raises(recipes.RecipeError, match="made from a different recipe"):
+        fit_recipe(validated, tmp_path, verbose=0)
+
+
+def test_a_checkpoint_of_the_version_1_fingerprint_still_resumes(tmp_path):
+    import pytest
+
+    recipe = _tiny_recipe(steps=10, checkpoint_every=10, steps_per_execution=5)
+    fit_recipe(recipe, tmp_path, verbose=0)
+    # state.json as keras_ae wrote it before fingerprints had versions.
+    state_file = tmp_path / "checkpoints/tiny_vae/state.json"
+    state = json.loads(state_file.read_text())
+    del state["fingerprint_version"]
+    state["fingerprint"] = recipe.fingerprint(1)
+    state_file.write_text(json.dumps(state))
+    model, state = fit_recipe(recipe.replace(training={"steps": 20}), tmp_path, verbose=0)
+    assert int(model.trained_steps.numpy()) == 20
+    assert [entry["step"] for entry in state["history"]] == [10, 20]
+    # Rewritten with today's fingerprint, which then lets the test split change.
+    state = json.loads(state_file.read_text())
+    assert state["fingerprint"] == recipe.fingerprint()
+    assert state["fingerprint_version"] == recipes.FINGERPRINT_VERSION
+    # A version 1 checkpoint of another recipe is still refused.
+    del state["fingerprint_version"]
+    state["fingerprint"] = recipe.replace(training={"seed": 1}).fingerprint(1)
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(recipes.RecipeError, match="made from a different recipe"):
+        fit_recipe(recipe.replace(training={"steps": 30}), tmp_path, verbose=0)
 
 
 def _tiny_vq_recipe(**training) -> recipes.Recipe:

@@ -28,7 +28,7 @@ from keras_ae.zoo import preset_directory
 from keras_ae.zoo.evaluation_run import evaluate
 from keras_ae.zoo.held_out import held_out_data
 from keras_ae.zoo.pictures import draw_pictures
-from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
+from keras_ae.zoo.recipes import FINGERPRINT_VERSION, Recipe, RecipeError, load_recipe
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE = "state.json"
@@ -249,7 +249,8 @@ def _resume(recipe: Recipe, checkpoint: Path):
         keras.utils.set_random_seed(recipe.training.seed)
         return recipe.build_model(), {"wall_time_seconds": 0.0, "history": []}
     state = json.loads(state_file.read_text())
-    if state["fingerprint"] != recipe.fingerprint():
+    # A checkpoint written before the fingerprint had versions records version 1's.
+    if state["fingerprint"] != recipe.fingerprint(state.get("fingerprint_version", 1)):
         raise RecipeError(
             f"The checkpoint in {checkpoint} was made from a different recipe; use another "
             "--out directory, or delete the checkpoint to start afresh."
@@ -336,7 +337,13 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
         state["history"].append(
             {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
         )
-        state.update({"fingerprint": recipe.fingerprint(), stage.counter: done})
+        state.update(
+            {
+                "fingerprint": recipe.fingerprint(),
+                "fingerprint_version": FINGERPRINT_VERSION,
+                stage.counter: done,
+            }
+        )
         replaced_best = None
         if validation is not None:
             replaced_best = _score_validation(model, recipe, stage, validation, state, checkpoint)
