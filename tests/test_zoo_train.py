@@ -165,3 +165,65 @@ def test_training_pipelines_of_tfds_names_are_images_in_0_1():
     batch = next(iter(_training_data(recipe, seed=0)))
     assert batch.shape == (32, 64, 64, 1) and batch.dtype == "float32"
     assert set(np.unique(batch.numpy())) == {0.0, 1.0}
+
+
+def test_keras_ae_train_evaluates_quickly_or_not_at_all(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from keras_ae.cli import main
+    from keras_ae.zoo import evaluation_run, train
+
+    recipe = yaml.safe_load(TFDS_RECIPE.read_text())
+    recipe["evaluation"].update(test_examples=300, importance_samples=50)
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(recipe))
+    # The ground truth's metrics take minutes; a quick evaluation must leave them out. A stand-in
+    # ground truth (which evaluate_model could not use) shows whether it gets through.
+    real_held_out = train.held_out_data
+    monkeypatch.setattr(
+        train, "held_out_data", lambda r: {**real_held_out(r), "ground_truth_data": object()}
+    )
+    calls = []
+    real_evaluate_model = evaluation_run.evaluation.evaluate_model
+
+    def recording_evaluate_model(model, x_test, **kwargs):
+        calls.append((len(x_test), kwargs))
+        return real_evaluate_model(model, x_test, **kwargs)
+
+    monkeypatch.setattr(evaluation_run.evaluation, "evaluate_model", recording_evaluate_model)
+
+    def run(evaluation: str) -> dict:
+        out = tmp_path / evaluation
+        arguments = ["train", str(recipe_file), "--out", str(out), "--steps", "3"]
+        assert main([*arguments, "--evaluate", evaluation]) == 0
+        preset = out / "tiny_tfds_vae"
+        assert "smoke run" in (preset / "README.md").read_text()
+        assert (preset / "reconstructions.png").is_file()  # the pictures are drawn all the same
+        return json.loads((preset / "metadata.json").read_text())
+
+    metadata = run("none")
+    assert calls == [] and metadata["metrics"] == {}
+    assert metadata["evaluation_mode"] == "none" and metadata["history"][-1]["step"] == 3
+
+    metadata = run("quick")
+    [(examples, arguments)] = calls
+    assert examples == 200 and arguments["importance_samples"] == 10
+    assert arguments["ground_truth_data"] is None
+    assert metadata["evaluation_mode"] == "quick" and metadata["metrics"]["elbo.elbo"] < 0
+    # The recipe recorded is the one trained, with its own evaluation.
+    assert metadata["recipe"]["evaluation"]["test_examples"] == 300
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        main(["train", str(recipe_file), "--evaluate", "fast"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_the_command_lines_evaluations_are_the_trainings():
+    from keras_ae.cli import build_parser
+    from keras_ae.zoo.evaluation_run import EVALUATIONS
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    option = next(a for a in commands.choices["train"]._actions if a.dest == "evaluate")
+    assert tuple(option.choices) == EVALUATIONS and option.default == "full"
