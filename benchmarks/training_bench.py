@@ -1,5 +1,6 @@
-"""Training cost: the eight models' throughput, the conv64 beta-VAE against a plain Keras
-reference and against the machine's matmul peak, and the contractive penalty's three methods.
+"""Training cost: the throughput of every model class with a bundled preset, the conv64 beta-VAE
+against a plain Keras reference and against the machine's matmul peak, and the contractive
+penalty's three methods.
 
     .venv/bin/python benchmarks/training_bench.py [--smoke] [--json PATH]
 

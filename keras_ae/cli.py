@@ -92,7 +92,12 @@ def command_train(args) -> int:
     from keras_ae.zoo import train
 
     preset = train.train(
-        args.recipe, args.out, steps=args.steps, epochs=args.epochs, dataset=args.dataset
+        args.recipe,
+        args.out,
+        steps=args.steps,
+        epochs=args.epochs,
+        dataset=args.dataset,
+        evaluation=args.evaluate,
     )
     print(f"preset written to {preset}")
     return 0
@@ -177,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--epochs", type=int, help="epochs (overrides the recipe)")
     training.add_argument(
         "--dataset", help="train on another dataset, e.g. mnist or tfds:keras_ae_dsprites"
+    )
+    training.add_argument(
+        "--evaluate",
+        # keras_ae.zoo.evaluation_run.EVALUATIONS, not imported here: it would load TensorFlow.
+        choices=("full", "quick", "none"),
+        default="full",
+        help="the recipe's whole evaluation (default); quick: a smoke run's (200 held-out "
+        "examples, no disentanglement metrics); none: no metrics, pictures only",
     )
     training.set_defaults(run=command_train)
 

@@ -4,6 +4,7 @@ hand-written reference beta-VAE: the same network as ours (same FLOPs per step).
 import importlib
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -47,3 +48,12 @@ def test_the_reference_beta_vae_is_the_same_network_as_ours():
     ours = training_flops(model.encoder, model.decoder, 64)
     reference = training_bench.PlainBetaVAE()
     assert training_flops(reference.encoder, reference.decoder, 64) == ours
+
+
+def test_no_benchmark_counts_the_models_in_words():
+    # The models come from the registry, so a count written down ("the eight models") goes
+    # stale with the next model.
+    number = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen)"
+    for script in sorted(BENCHMARKS.glob("*.py")):
+        stale = re.findall(rf"\b{number}\s+(?:model|famil)", script.read_text(), re.I)
+        assert not stale, f"{script.name} counts the models: {stale}"

@@ -12,7 +12,9 @@ from keras_ae.models import model_info
 from keras_ae.zoo import preset_directory, registry
 
 SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,))
-# Every registered model, with the small arguments its registry entry gives for tests.
+# Every registered model, with the small arguments its registry entry gives for tests. What
+# those arguments must allow (loss and reconstruction falling over 30 steps of SMALL models on
+# 640 digits, batch 64) is documented in keras_ae.models.registry.ModelInfo: keep both in step.
 MODELS = {
     name: (cls, dict(model_info(cls).example_arguments))
     for name, cls in keras_ae.models.model_classes().items()
@@ -59,6 +61,44 @@ def test_outputs_are_pixels_and_shapes_match(name, mnist_images):
     assert reconstructions.shape == x.shape
     assert 0.0 <= reconstructions.min() and reconstructions.max() <= 1.0
     assert model.decode(code[:3]).shape == (3, 28, 28, 1)
+
+
+class _UnlistedTerm(keras_ae.VAE):
+    """Reports a misspelt term, "klx", that term_names does not list."""
+
+    def latent_regulariser(self, z, mean, log_var, kl):
+        return {"penalty": self.beta * kl, "klx": kl}
+
+
+class _UnreturnedTerm(keras_ae.VAE):
+    """Lists a term, "tc", that loss_terms never returns."""
+
+    term_names = (*keras_ae.VAE.term_names, "tc")
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (_UnlistedTerm, r"\['klx'\] returned but not listed"),
+        (_UnreturnedTerm, r"\['tc'\] listed but not returned"),
+    ],
+)
+def test_a_term_returned_but_not_listed_or_listed_but_not_returned_stops_the_first_step(
+    cls, problem, mnist_images
+):
+    x = mnist_images[0][:64]
+    model = cls(**SMALL)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    for run in (
+        lambda: model.fit(x, batch_size=64, epochs=1, verbose=0),
+        lambda: model.evaluate(x, verbose=0),
+    ):
+        with pytest.raises(ValueError, match=problem) as error:
+            run()
+        # Both sides are named: what loss_terms returned and what term_names lists.
+        assert f"{cls.__name__}.loss_terms returned" in str(error.value)
+        assert f"{cls.__name__}.term_names is" in str(error.value)
+    assert int(model.trained_steps.numpy()) == 0
 
 
 def test_vae_family_samples_and_encodes_the_mean(mnist_images):

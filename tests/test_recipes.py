@@ -249,6 +249,32 @@ def test_the_fingerprint_changes_with_the_model_data_and_optimizer():
     assert recipe.fingerprint() not in fingerprints
 
 
+def test_the_fingerprint_ignores_what_the_finished_model_is_evaluated_on():
+    recipe = Recipe.from_dict(MINIMAL)
+    for evaluation_only in (
+        recipe.replace(data={"test_split": "train[:10%]"}),
+        recipe.replace(evaluation={"test_examples": 7, "probes": False}),
+    ):
+        assert evaluation_only.fingerprint() == recipe.fingerprint()
+    # The validation split chooses the weights the preset keeps, so it counts.
+    validated = recipe.replace(data={"validation_split": "train[-500:]"})
+    assert validated.fingerprint() != recipe.fingerprint()
+
+
+def test_fingerprint_version_1_is_the_hash_older_checkpoints_hold():
+    # Computed by keras_ae before version 2 (commit bb43d4c), for MINIMAL and the tiny recipe:
+    # checkpoints that record no fingerprint_version hold these, and must still resume.
+    recipe = Recipe.from_dict(MINIMAL)
+    assert recipe.fingerprint(1) == "e10b7b0ac11a0398"
+    assert load_recipe(TINY_RECIPE).fingerprint(1) == "dd657c13841adb75"
+    # Version 1 hashed the test split; version 2 does not.
+    other_test = recipe.replace(data={"test_split": "train[:10%]"})
+    assert other_test.fingerprint(1) != recipe.fingerprint(1)
+    assert recipe.fingerprint(2) == recipe.fingerprint() != recipe.fingerprint(1)
+    with pytest.raises(RecipeError, match="Unknown fingerprint version 3"):
+        recipe.fingerprint(3)
+
+
 def test_steps_per_execution_does_not_block_a_resume():
     recipe = yaml.safe_load(TINY_RECIPE.read_text())
     slow = Recipe.from_dict(

@@ -3,6 +3,7 @@ inherited from the nearest registered base, model_info on anything, and what reg
 refuses."""
 
 import re
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -174,3 +175,99 @@ def test_register_model_refuses_a_second_class_of_the_same_name(scratch_registry
     with pytest.raises(ValueError, match="A model class named Twin is already registered"):
         register_model()(define())
     assert model_classes()["Twin"] is first
+
+
+# ---------------------------------------------------------------- the README's models table
+README = Path(__file__).resolve().parent.parent / "README.md"
+PYPROJECT = README.parent / "pyproject.toml"
+
+
+def test_readme_models_table_is_current():
+    from keras_ae.zoo import readme_table
+
+    text = README.read_text(encoding="utf-8")
+    table = text.split(readme_table.MODELS_START, 1)[1].split(readme_table.MODELS_END, 1)[0]
+    assert table.strip() == readme_table.models_table(), (
+        "README.md's models table is out of date: run python -m keras_ae.zoo.readme_table"
+    )
+
+
+def _names(title: str, text: str) -> bool:
+    # A whole word or hyphenated name: "sparse" is not found in "k-sparse" alone.
+    return re.search(rf"(?<![\w-]){re.escape(title)}(?![\w-])", " ".join(text.split())) is not None
+
+
+def test_the_readme_and_the_package_description_name_every_model():
+    first_paragraph = README.read_text(encoding="utf-8").split("\n\n")[1]
+    # (tomllib is Python 3.11's; the description is one line of pyproject.toml.)
+    description = re.search(r'^description = "(.*)"$', PYPROJECT.read_text(), re.M).group(1)
+    for name in model_classes():
+        title = model_info(name).title or name
+        assert _names(title, first_paragraph), f"README.md's first paragraph does not name {title}"
+        assert _names(title, description), f"pyproject.toml's description does not name {title}"
+
+
+def test_a_new_model_gets_its_own_row_or_shares_its_bases(scratch_registry):
+    from keras_ae.zoo import readme_table
+
+    @register_model(loss_summary="reconstruction + `|mean|`", title="scratch VAE")
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class ScratchVAE(keras_ae.VAE):
+        term_names = (*keras_ae.VAE.term_names, "centring")
+
+    @register_model(title="scratch child")
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class ScratchChild(ScratchVAE):
+        pass
+
+    table = readme_table.models_table()
+    row = (
+        "| `ScratchVAE`, `ScratchChild` | reconstruction + `\\|mean\\|` "
+        "| + kl, active_units, centring |"
+    )
+    assert row in table.splitlines()
+    # Rows follow the class tree: the new family right after the VAE family's last member.
+    assert table.index("`FactorVAE`") < table.index("`ScratchVAE`")
+    assert table.index("`ScratchVAE`") < table.index("`ContractiveAutoencoder`")
+
+    @register_model()
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class ScratchSilent(keras_ae.VAE):
+        def latent_regulariser(self, z, mean, log_var, kl):
+            return {"penalty": 2 * kl}
+
+    with pytest.raises(ValueError, match=r"ScratchSilent overrides \['latent_regulariser'\]"):
+        readme_table.models_table()
+
+
+def _readme_example() -> str:
+    section = README.read_text(encoding="utf-8").split("### Adding a model", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_model_trains_reports_its_term_and_gets_a_row(
+    scratch_registry, mnist_images
+):
+    from keras_ae.zoo import readme_table
+
+    namespace = {}
+    exec(compile(_readme_example(), "README.md (Adding a model)", "exec"), namespace)
+    cls = namespace["CentredVAE"]
+    info = model_info("CentredVAE")
+    assert info.cls is cls and info.has_posterior  # inherited from VAE
+    # What tests/test_models.py asks of every registered class, with its example arguments.
+    model = cls(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,), **info.example_arguments)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(mnist_images[0][:640], batch_size=64, epochs=3, verbose=0).history
+    assert set(history) == {"loss", "reconstruction", "kl", "active_units", "centring"}
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["reconstruction"][-1] < history["reconstruction"][0]
+    # The penalty replaces beta * kl, and the example adds the KL back.
+    x = keras.ops.convert_to_tensor(mnist_images[0][:64])
+    terms = model.loss_terms(x)
+    assert float(terms["loss"]) == pytest.approx(
+        float(terms["reconstruction"] + model.beta * terms["kl"] + terms["centring"]), rel=1e-5
+    )
+    assert "| `CentredVAE` | reconstruction + `beta * KL` + `lam * \\|\\|mean\\|\\|^2` |" in (
+        readme_table.models_table()
+    )

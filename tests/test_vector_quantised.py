@@ -1,13 +1,11 @@
-"""VQ-VAE: its loss terms against numpy, the codebook's updates and restarts, the gated PixelCNN
-prior's causality, and the two training stages."""
+"""VQ-VAE: the codebook's updates and restarts, the gated PixelCNN prior's causality, and the two
+training stages (its loss terms are tested in test_losses.py)."""
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_ae
-from keras_ae import losses
 from keras_ae.pixelcnn import build_gated_pixelcnn, sample_codes
 
 rng = np.random.default_rng(0)
@@ -22,54 +20,6 @@ TINY = dict(
     prior_channels=8,
     prior_layers=2,
 )
-
-
-def test_nearest_codes_matches_brute_force():
-    vectors, codebook = rng.normal(size=(3, 4, 5, 2)), rng.normal(size=(7, 2))
-    distances = ((vectors[..., None, :] - codebook) ** 2).sum(-1)
-    got = losses.nearest_codes(tf.constant(vectors), tf.constant(codebook)).numpy()
-    np.testing.assert_array_equal(got, distances.argmin(-1))
-
-
-def test_straight_through_passes_the_codes_forward_and_the_gradient_back_unchanged():
-    vectors = tf.Variable(rng.normal(size=(2, 3)))
-    quantised = tf.constant(rng.normal(size=(2, 3)))
-    upstream = rng.normal(size=(2, 3))
-    with tf.GradientTape() as tape:
-        out = losses.straight_through(vectors, quantised)
-        objective = tf.reduce_sum(out * upstream)
-    np.testing.assert_allclose(out.numpy(), quantised.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(tape.gradient(objective, vectors).numpy(), upstream, rtol=1e-12)
-
-
-def test_codebook_and_commitment_terms_match_numpy_and_stop_the_right_gradients():
-    vectors = tf.Variable(rng.normal(size=(2, 3, 4)))
-    codes = tf.Variable(rng.normal(size=(2, 3, 4)))
-    expected = ((vectors.numpy() - codes.numpy()) ** 2).sum(axis=(1, 2))
-    with tf.GradientTape(persistent=True) as tape:
-        codebook = losses.codebook_loss(vectors, codes)
-        commitment = losses.commitment_loss(vectors, codes)
-    np.testing.assert_allclose(codebook.numpy(), expected, rtol=1e-12)
-    np.testing.assert_allclose(commitment.numpy(), expected, rtol=1e-12)
-    # The codebook term moves only the codes, the commitment term only the encoder.
-    assert tape.gradient(codebook, vectors) is None
-    assert tape.gradient(commitment, codes) is None
-    difference = 2 * (codes.numpy() - vectors.numpy())
-    np.testing.assert_allclose(tape.gradient(codebook, codes).numpy(), difference, rtol=1e-12)
-    np.testing.assert_allclose(tape.gradient(commitment, vectors).numpy(), -difference, rtol=1e-12)
-
-
-def test_code_usage_and_perplexity():
-    indices = rng.integers(0, 6, size=(4, 5))
-    usage = losses.code_usage(tf.constant(indices), 8).numpy()
-    np.testing.assert_allclose(usage, np.bincount(indices.ravel(), minlength=8) / 20, rtol=1e-6)
-    used = usage[usage > 0]
-    expected = np.exp(-(used * np.log(used)).sum())
-    assert losses.perplexity(tf.constant(usage)).numpy() == pytest.approx(expected, rel=1e-5)
-    uniform = losses.code_usage(tf.constant(np.arange(8)), 8)
-    assert losses.perplexity(uniform).numpy() == pytest.approx(8.0, rel=1e-5)
-    single = losses.code_usage(tf.constant(np.full(9, 3)), 8)
-    assert losses.perplexity(single).numpy() == pytest.approx(1.0)
 
 
 def _batch_vectors(model, x):

@@ -1,6 +1,7 @@
 """Training from a recipe: chunking, checkpoints and steps per execution (the fingerprint a
 checkpoint must agree with is tested in test_recipes.py)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,50 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
         runs[per_execution] = model.get_weights()
     for slow, fast in zip(runs[1], runs[4], strict=True):
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+
+
+def test_a_checkpoint_resumes_after_the_test_split_changes_not_the_validation_split(tmp_path):
+    import pytest
+
+    recipe = _tiny_recipe(steps=10, checkpoint_every=10, steps_per_execution=5)
+    fit_recipe(recipe, tmp_path, verbose=0)
+    state = json.loads((tmp_path / "checkpoints/tiny_vae/state.json").read_text())
+    assert state["fingerprint_version"] == recipes.FINGERPRINT_VERSION
+    # The held-out split only chooses what the finished model is evaluated on.
+    longer = recipe.replace(data={"test_split": "train[:200]"}, training={"steps": 20})
+    model, state = fit_recipe(longer, tmp_path, verbose=0)
+    assert int(model.trained_steps.numpy()) == 20
+    assert [entry["step"] for entry in state["history"]] == [10, 20]
+    # The validation split chooses the weights the preset keeps: another one is refused.
+    validated = longer.replace(data={"validation_split": "train[-100:]"}, training={"steps": 30})
+    with pytest.raises(recipes.RecipeError, match="made from a different recipe"):
+        fit_recipe(validated, tmp_path, verbose=0)
+
+
+def test_a_checkpoint_of_the_version_1_fingerprint_still_resumes(tmp_path):
+    import pytest
+
+    recipe = _tiny_recipe(steps=10, checkpoint_every=10, steps_per_execution=5)
+    fit_recipe(recipe, tmp_path, verbose=0)
+    # state.json as keras_ae wrote it before fingerprints had versions.
+    state_file = tmp_path / "checkpoints/tiny_vae/state.json"
+    state = json.loads(state_file.read_text())
+    del state["fingerprint_version"]
+    state["fingerprint"] = recipe.fingerprint(1)
+    state_file.write_text(json.dumps(state))
+    model, state = fit_recipe(recipe.replace(training={"steps": 20}), tmp_path, verbose=0)
+    assert int(model.trained_steps.numpy()) == 20
+    assert [entry["step"] for entry in state["history"]] == [10, 20]
+    # Rewritten with today's fingerprint, which then lets the test split change.
+    state = json.loads(state_file.read_text())
+    assert state["fingerprint"] == recipe.fingerprint()
+    assert state["fingerprint_version"] == recipes.FINGERPRINT_VERSION
+    # A version 1 checkpoint of another recipe is still refused.
+    del state["fingerprint_version"]
+    state["fingerprint"] = recipe.replace(training={"seed": 1}).fingerprint(1)
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(recipes.RecipeError, match="made from a different recipe"):
+        fit_recipe(recipe.replace(training={"steps": 30}), tmp_path, verbose=0)
 
 
 def _tiny_vq_recipe(**training) -> recipes.Recipe:
@@ -120,3 +165,65 @@ def test_training_pipelines_of_tfds_names_are_images_in_0_1():
     batch = next(iter(_training_data(recipe, seed=0)))
     assert batch.shape == (32, 64, 64, 1) and batch.dtype == "float32"
     assert set(np.unique(batch.numpy())) == {0.0, 1.0}
+
+
+def test_keras_ae_train_evaluates_quickly_or_not_at_all(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from keras_ae.cli import main
+    from keras_ae.zoo import evaluation_run, train
+
+    recipe = yaml.safe_load(TFDS_RECIPE.read_text())
+    recipe["evaluation"].update(test_examples=300, importance_samples=50)
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(recipe))
+    # The ground truth's metrics take minutes; a quick evaluation must leave them out. A stand-in
+    # ground truth (which evaluate_model could not use) shows whether it gets through.
+    real_held_out = train.held_out_data
+    monkeypatch.setattr(
+        train, "held_out_data", lambda r: {**real_held_out(r), "ground_truth_data": object()}
+    )
+    calls = []
+    real_evaluate_model = evaluation_run.evaluation.evaluate_model
+
+    def recording_evaluate_model(model, x_test, **kwargs):
+        calls.append((len(x_test), kwargs))
+        return real_evaluate_model(model, x_test, **kwargs)
+
+    monkeypatch.setattr(evaluation_run.evaluation, "evaluate_model", recording_evaluate_model)
+
+    def run(evaluation: str) -> dict:
+        out = tmp_path / evaluation
+        arguments = ["train", str(recipe_file), "--out", str(out), "--steps", "3"]
+        assert main([*arguments, "--evaluate", evaluation]) == 0
+        preset = out / "tiny_tfds_vae"
+        assert "smoke run" in (preset / "README.md").read_text()
+        assert (preset / "reconstructions.png").is_file()  # the pictures are drawn all the same
+        return json.loads((preset / "metadata.json").read_text())
+
+    metadata = run("none")
+    assert calls == [] and metadata["metrics"] == {}
+    assert metadata["evaluation_mode"] == "none" and metadata["history"][-1]["step"] == 3
+
+    metadata = run("quick")
+    [(examples, arguments)] = calls
+    assert examples == 200 and arguments["importance_samples"] == 10
+    assert arguments["ground_truth_data"] is None
+    assert metadata["evaluation_mode"] == "quick" and metadata["metrics"]["elbo.elbo"] < 0
+    # The recipe recorded is the one trained, with its own evaluation.
+    assert metadata["recipe"]["evaluation"]["test_examples"] == 300
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        main(["train", str(recipe_file), "--evaluate", "fast"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_the_command_lines_evaluations_are_the_trainings():
+    from keras_ae.cli import build_parser
+    from keras_ae.zoo.evaluation_run import EVALUATIONS
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    option = next(a for a in commands.choices["train"]._actions if a.dest == "evaluate")
+    assert tuple(option.choices) == EVALUATIONS and option.default == "full"

@@ -42,11 +42,13 @@ def _as_tuple(shape) -> tuple[int, ...] | None:
 
 
 @register_model(
+    title="autoencoder",
+    loss_summary="reconstruction NLL",
     headline_metrics=(
         "pca.squared_error",
         "corrupted_input.squared_error",
         *LINEAR_PROBES,
-    )
+    ),
 )
 @keras.saving.register_keras_serializable(package="keras_ae")
 class Autoencoder(keras.Model):
@@ -69,8 +71,13 @@ class Autoencoder(keras.Model):
     ``fit(x)`` takes the data alone; targets, if given, are ignored, since the target is ``x``.
     """
 
-    #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``.
+    #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``. The
+    #: first step refuses a mismatch (a term returned but not listed, or listed but not
+    #: returned) with an error naming both sides, so no term goes unreported.
     term_names: tuple[str, ...] = ("loss", "reconstruction")
+    #: The terms ``loss_terms`` returns instead in a later training stage (VQVAE's prior:
+    #: ``prior_nll``), checked and reported the same way.
+    later_stage_term_names: tuple[str, ...] = ()
     #: Whether the encoder has a mean and a log-variance head (the VAE family).
     gaussian_encoder = False
 
@@ -141,7 +148,10 @@ class Autoencoder(keras.Model):
             name="trained_steps",
             aggregation="only_first_replica",
         )
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (*self.term_names, *self.later_stage_term_names)
+        }
         self._inference_functions: dict[str, Callable] = {}
         self.built = True
 
@@ -279,7 +289,37 @@ class Autoencoder(keras.Model):
         with tf.control_dependencies(checks):
             return tf.identity(x)
 
+    def check_terms(self, terms) -> None:
+        """Raises ``ValueError`` unless ``terms`` (the keys ``loss_terms`` returned) are exactly
+        ``term_names`` or, for a model that trains in stages, ``later_stage_term_names``.
+
+        Run by the training and test steps as they are traced, so a misspelt or unlisted term
+        stops the first step instead of vanishing from the metrics."""
+        returned = list(terms)
+        stages = {"term_names": self.term_names}
+        if self.later_stage_term_names:
+            stages["later_stage_term_names"] = self.later_stage_term_names
+        if any(set(returned) == set(names) for names in stages.values()):
+            return
+        # Compared with the stage it overlaps most.
+        attribute, listed = max(stages.items(), key=lambda item: len(set(item[1]) & set(returned)))
+        cls = type(self).__name__
+        unlisted = [name for name in returned if name not in listed]
+        missing = [name for name in listed if name not in returned]
+        problems = []
+        if unlisted:
+            problems.append(f"{unlisted} returned but not listed")
+        if missing:
+            problems.append(f"{missing} listed but not returned")
+        raise ValueError(
+            f"{cls}.loss_terms returned {returned}, but {cls}.{attribute} is {list(listed)}: "
+            f"{' and '.join(problems)}. Fix the spelling on one side, or list in {attribute} "
+            "every term loss_terms (or latent_regulariser) returns: only listed terms are "
+            "reported as metrics."
+        )
+
     def _track(self, terms: dict) -> dict:
+        self.check_terms(terms)
         # A model that trains in stages (VQVAE's prior) reports only the terms of the stage.
         tracked = [name for name in self.trackers if name in terms]
         for name in tracked:

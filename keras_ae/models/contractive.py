@@ -33,6 +33,8 @@ def single_sigmoid_dense(encoder: keras.Model) -> keras.layers.Dense:
 
 
 @register_model(
+    title="contractive",
+    loss_summary='+ `lam * ||dh/dx||_F^2`, `jacobian="exact" | "closed_form" | "hutchinson"`',
     headline_metrics=LINEAR_PROBES,
     example_arguments={"lam": 0.1},
 )

@@ -9,6 +9,9 @@ from keras_ae.models.registry import register_model
 
 
 @register_model(
+    title="denoising",
+    loss_summary='NLL of the clean `x` given a corrupted one (`corruption="masking" | '
+    '"gaussian" | "salt_and_pepper"`)',
     headline_metrics=(
         "corrupted_input.squared_error",
         *LINEAR_PROBES,

@@ -242,6 +242,9 @@ class DrawCanvas(keras.layers.Layer):
 
 
 @register_model(
+    title="DRAW",
+    loss_summary="Bernoulli NLL of `sigmoid(c_T)` + the KL of every step's latent, over `steps` "
+    "read-encode-sample-decode-write steps (`attention=True`: Gaussian-filterbank read and write)",
     can_sample=True,
     sequential_canvas=True,
     own_bound=True,

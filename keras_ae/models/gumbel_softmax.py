@@ -13,6 +13,9 @@ from keras_ae.models.registry import register_model
 
 
 @register_model(
+    title="Gumbel-softmax VAE",
+    loss_summary="reconstruction of a Gumbel-softmax sample (temperature annealed by the step) "
+    "+ KL(categorical q || uniform) over `latent_dim / num_classes` variables",
     can_sample=True,
     discrete_codes=True,
     own_bound=True,

@@ -6,7 +6,8 @@ instead of probing it with ``hasattr``; the public API, recipes, the README tabl
 benchmarks and the parametrised model tests list the classes from here.
 
 A subclass registered without a capability inherits it from its nearest registered base, so
-``BetaVAE`` needs only ``@register_model()`` to be a VAE in every respect.
+``BetaVAE`` needs only ``@register_model()`` to be a VAE in every respect. Its documentation
+(``title``, ``loss_summary``) is its own, never inherited.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _PACKAGE = "keras_ae"
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
-    """What a registered model class can do.
+    """What a registered model class can do, and how the README names it.
 
     Attributes:
         cls: the class.
@@ -41,6 +42,20 @@ class ModelInfo:
             shown after the test reconstruction error in the README and ``keras-ae list``.
         example_arguments: small constructor arguments (beside ``input_shape``, ``latent_dim``
             and ``hidden_units``) that exercise the class's own loss terms; tests use them.
+            ``tests/test_models.py`` builds every class with them on top of
+            ``input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,)``, trains it for 30
+            steps (3 epochs of 640 MNIST digits, batch 64, Adam at 1e-3) and requires both
+            ``"loss"`` and ``"reconstruction"`` to fall over them: choose values that allow it
+            (a penalty weak enough, a schedule short enough: ``c_steps=40``, ``anneal_steps=8``),
+            and that the architecture accepts (``latent_dim=8`` must suit them).
+        title: the model's name in prose (``"beta-TCVAE"``, ``"VQ-VAE"``); the README's first
+            paragraph and the package description must name it (``tests/test_registry.py``
+            checks). The class name when not given. Not inherited.
+        loss_summary: its loss in one line of Markdown, the "loss" cell of the README's models
+            table (``python -m keras_ae.zoo.readme_table`` writes the table from the registry).
+            Not inherited: a class without one shares its base's row, and must then compute the
+            same loss (not override ``loss_terms`` or ``latent_regulariser``) and report the
+            same ``term_names``.
     """
 
     cls: type
@@ -55,6 +70,8 @@ class ModelInfo:
     example_arguments: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )
+    title: str = ""
+    loss_summary: str = ""
 
     @property
     def name(self) -> str:
@@ -63,6 +80,8 @@ class ModelInfo:
 
 _REGISTRY: dict[str, ModelInfo] = {}
 _CAPABILITIES = tuple(field.name for field in dataclasses.fields(ModelInfo) if field.name != "cls")
+# A class's own documentation: not inherited from its base.
+_OWN = ("title", "loss_summary")
 
 
 def register_model(**capabilities):
@@ -72,6 +91,9 @@ def register_model(**capabilities):
     The class must already be registered with Keras under package ``keras_ae`` (put
     ``@keras.saving.register_keras_serializable(package="keras_ae")`` below this decorator), so
     that presets of it load in safe mode.
+
+    ``example_arguments`` must let the shared model tests train the class: its loss and its
+    reconstruction must fall within 30 steps (see ``ModelInfo.example_arguments``).
     """
     unknown = sorted(set(capabilities) - set(_CAPABILITIES))
     if unknown:
@@ -89,7 +111,9 @@ def register_model(**capabilities):
             raise ValueError(f"A model class named {cls.__name__} is already registered.")
         inherited = _nearest_registered(cls.__mro__[1:])
         values = (
-            {} if inherited is None else {name: getattr(inherited, name) for name in _CAPABILITIES}
+            {}
+            if inherited is None
+            else {name: getattr(inherited, name) for name in _CAPABILITIES if name not in _OWN}
         )
         values.update(capabilities)
         values["likelihoods"] = tuple(values.get("likelihoods", ModelInfo.likelihoods))

@@ -9,6 +9,8 @@ from keras_ae.models.registry import register_model
 
 
 @register_model(
+    title="sparse",
+    loss_summary="+ `beta * sum_j KL(rho || rho_hat_j)` over sigmoid code units",
     headline_metrics=("code.mean_activation", *LINEAR_PROBES),
     example_arguments={"rho": 0.1},
 )
@@ -54,6 +56,8 @@ def keep_top_k(code: tf.Tensor, k) -> tf.Tensor:
 
 
 @register_model(
+    title="k-sparse",
+    loss_summary="top-`k` of a linear code (annealed from `k_start`); `encode` keeps `alpha * k`",
     headline_metrics=(
         "code.nonzero_per_example",
         *LINEAR_PROBES,

@@ -15,7 +15,12 @@ from keras_ae.models.vae import VAE
 DSPRITES_SIZE = 737_280
 
 
-@register_model(example_arguments={"beta": 6.0, "dataset_size": 640})
+@register_model(
+    title="beta-TCVAE",
+    loss_summary="reconstruction + `alpha * MI + beta * TC + gamma * dimension-wise KL` (Chen et "
+    "al.'s split of the KL, minibatch-weighted sampling over `dataset_size` examples)",
+    example_arguments={"beta": 6.0, "dataset_size": 640},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BetaTCVAE(VAE):
     """beta-TCVAE: ``reconstruction + alpha * MI + beta * TC + gamma * dimension-wise KL``.
@@ -97,7 +102,10 @@ def build_discriminator(latent_dim: int, layers: int, units: int) -> keras.Seque
 
 
 @register_model(
-    example_arguments={"gamma": 35.0, "discriminator_layers": 2, "discriminator_units": 32}
+    title="FactorVAE",
+    loss_summary="reconstruction + KL + `gamma * TC`, TC from a discriminator (its own network "
+    "and Adam) telling q(z) from its dimension-permuted copy",
+    example_arguments={"gamma": 35.0, "discriminator_layers": 2, "discriminator_units": 32},
 )
 @keras.saving.register_keras_serializable(package="keras_ae")
 class FactorVAE(VAE):

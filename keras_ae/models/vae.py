@@ -11,6 +11,8 @@ from keras_ae.models.registry import register_model
 
 
 @register_model(
+    title="VAE",
+    loss_summary="reconstruction + `beta * KL(q(z|x) || N(0, I))`",
     has_posterior=True,
     can_sample=True,
     headline_metrics=(
@@ -59,10 +61,24 @@ class VAE(Autoencoder):
         return keras.random.normal(shape, seed=self.seed_generator)
 
     def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
-        """The penalty on the latents (``"penalty"``) and any terms it reports.
+        """The penalty on the latents (``"penalty"``) and any terms it reports; the one method
+        a member of the VAE family overrides to change the loss.
 
         ``z``, ``mean`` and ``log_var`` are ``(batch, latent_dim)``: the sampled codes and their
-        posteriors; ``kl`` is the batch-mean total KL. The VAE's penalty is ``beta * kl``.
+        posteriors; ``kl`` is the batch-mean total KL to N(0, I), in nats per example.
+
+        The loss is ``reconstruction + penalty``: ``"penalty"`` (a scalar, nats per example)
+        *replaces* the VAE's ``beta * kl``, so a model that adds to the KL returns
+        ``self.beta * kl + extra`` (or ``kl + ...``), not ``extra`` alone. ``"kl"`` is reported
+        whatever the penalty. Every other key is a term reported as a metric, and must be
+        listed in ``term_names`` (a key returned but not listed, or listed but not returned,
+        stops the first step with an error). The VAE's own penalty is ``beta * kl``::
+
+            term_names = (*VAE.term_names, "centring")
+
+            def latent_regulariser(self, z, mean, log_var, kl):
+                centring = tf.reduce_mean(tf.reduce_sum(tf.square(mean), axis=1))
+                return {"penalty": self.beta * kl + centring, "centring": centring}
         """
         return {"penalty": self.beta * kl}
 
@@ -88,7 +104,7 @@ class VAE(Autoencoder):
         return self.decode(z, batch_size=batch_size)
 
 
-@register_model(example_arguments={"beta": 4.0})
+@register_model(title="beta-VAE", example_arguments={"beta": 4.0})
 @keras.saving.register_keras_serializable(package="keras_ae")
 class BetaVAE(VAE):
     """beta-VAE (Higgins et al. 2017): a VAE with ``beta`` (default 4) weighting the KL.
@@ -106,7 +122,11 @@ def normalised_beta(beta: float, latent_dim: int, n_pixels: int) -> float:
     return beta * latent_dim / n_pixels
 
 
-@register_model(example_arguments={"gamma": 100.0, "c_max": 5.0, "c_steps": 40})
+@register_model(
+    title="capacity-controlled beta-VAE",
+    loss_summary="reconstruction + `gamma * |KL - C|`, C ramped from 0 to `c_max` over `c_steps`",
+    example_arguments={"gamma": 100.0, "c_max": 5.0, "c_steps": 40},
+)
 @keras.saving.register_keras_serializable(package="keras_ae")
 class CapacityVAE(VAE):
     """Capacity-controlled beta-VAE (Burgess et al. 2017): ``reconstruction + gamma * |kl - C|``.

@@ -26,6 +26,12 @@ _USAGE_DECAY = 0.95
 
 
 @register_model(
+    title="VQ-VAE",
+    loss_summary="reconstruction + `w * (||sg[z_e] - e||^2 + commitment_weight * "
+    "||z_e - sg[e]||^2)`, the distances summed over the code grid, `w` = pixels / `latent_dim` "
+    "(the paper's balance of per-pixel and per-element means; 1 for a 7x7x16 grid on 28x28) "
+    '(`codebook_update="ema"`: the codebook by moving averages instead); then `fit_prior` '
+    "trains a gated PixelCNN prior on the codes: `-log p(codes)`",
     can_sample=True,
     discrete_codes=True,
     codebook=True,
@@ -76,7 +82,7 @@ class VQVAE(Autoencoder):
         "perplexity",
         "codebook_usage",
     )
-    prior_term_names = ("prior_nll",)
+    later_stage_term_names = ("prior_nll",)
 
     def __init__(
         self,
@@ -144,9 +150,6 @@ class VQVAE(Autoencoder):
             )
         self.prior_trained_steps = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="prior_steps"
-        )
-        self.trackers.update(
-            {name: keras.metrics.Mean(name=name) for name in self.prior_term_names}
         )
         self._stage = "autoencoder"
 

@@ -5,10 +5,43 @@ from keras_ae import evaluation
 from keras_ae.zoo.held_out import held_out_data
 from keras_ae.zoo.recipes import Recipe
 
+#: How much of its evaluation a training run does (``keras-ae train --evaluate``): the
+#: recipe's, a quick one for a smoke run, or none.
+EVALUATIONS = ("full", "quick", "none")
+#: The quick evaluation's sizes, at most: the recipe's ``evaluation`` fields are capped at these.
+QUICK_SIZES = {
+    "test_examples": 200,
+    "importance_samples": 10,
+    "likelihood_examples": 200,
+    "sample_quality": 500,
+}
 
-def evaluate(model, recipe: Recipe, held_out: dict | None = None, verbose: bool = True) -> dict:
-    """The recipe's evaluation of ``model`` on its held-out data (keras_ae.evaluation)."""
+
+def quick_recipe(recipe: Recipe) -> Recipe:
+    """``recipe`` with its evaluation capped at ``QUICK_SIZES`` (held-out examples, importance
+    samples, samples scored), for a smoke run's quick evaluation and pictures."""
+    current = recipe.evaluation
+    capped = {
+        key: min(getattr(current, key), limit)
+        for key, limit in QUICK_SIZES.items()
+        if getattr(current, key) is not None
+    }
+    return recipe.replace(evaluation=capped)
+
+
+def evaluate(
+    model,
+    recipe: Recipe,
+    held_out: dict | None = None,
+    verbose: bool = True,
+    disentanglement: bool = True,
+) -> dict:
+    """The recipe's evaluation of ``model`` on its held-out data (keras_ae.evaluation);
+    without ``disentanglement``, the ground truth's metrics (minutes at their sizes) are left
+    out."""
     held_out = held_out or held_out_data(recipe)
+    if not disentanglement:
+        held_out = {key: value for key, value in held_out.items() if key != "ground_truth_data"}
     metrics = evaluation.evaluate_model(
         model,
         held_out["x_test"],

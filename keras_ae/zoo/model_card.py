@@ -101,6 +101,25 @@ def _paper_section(recipe: Mapping[str, Any], metrics: Mapping[str, Any]) -> lis
     ]
 
 
+def _smoke_run_note(mode: str | None) -> list[str]:
+    """A line for a preset that ``keras-ae train --evaluate quick|none`` did not fully
+    evaluate."""
+    if mode == "quick":
+        return [
+            "**A smoke run, evaluated quickly** (`keras-ae train --evaluate quick`): its metrics "
+            "are measured on a few held-out examples, without the disentanglement metrics, and "
+            "are not comparable with fully evaluated presets'.",
+            "",
+        ]
+    if mode == "none":
+        return [
+            "**A smoke run, not evaluated** (`keras-ae train --evaluate none`): no metrics were "
+            "measured.",
+            "",
+        ]
+    return []
+
+
 def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     """The README.md of a preset: YAML front matter for the Hub, then a description."""
     name = metadata.get("name") or default_name
@@ -117,6 +136,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     lines = [f"---\n{card_data.to_yaml()}\n---", "", f"# {name}", ""]
     if metadata.get("description"):
         lines += [str(metadata["description"]), ""]
+    lines += _smoke_run_note(metadata.get("evaluation_mode"))
     load_line = (
         f'model = keras_ae.load("{name}")'
         if name in registry.PRESETS

@@ -85,6 +85,14 @@ _PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
+# The data fields that only choose the held-out data the finished model is evaluated on: left
+# out of the fingerprint, as the evaluation section is. (validation_split stays in: it chooses
+# which checkpoint's weights become the preset.)
+_EVALUATION_ONLY_DATA = ("test_split",)
+#: The version of ``Recipe.fingerprint`` that checkpoints record (``state.json``'s
+#: ``fingerprint_version``). Version 1, that of checkpoints which record none, also hashed
+#: ``data.test_split``.
+FINGERPRINT_VERSION = 2
 
 
 class RecipeError(PresetError, ValueError):
@@ -326,14 +334,26 @@ class Recipe:
         except (ValueError, TypeError) as error:
             raise RecipeError(f"training.optimizer {name!r}: {error}") from None
 
-    def fingerprint(self) -> str:
-        """A short hash of what a checkpoint must agree with to be resumed: the model, the data
-        and the training settings, but not the length of training, the checkpoint interval or
-        the steps per execution (which change how fast the same steps run, not what they
-        compute)."""
+    def fingerprint(self, version: int = FINGERPRINT_VERSION) -> str:
+        """A short hash of what a checkpoint must agree with to be resumed: what changes the
+        trained weights, that is the model, the training data and the training settings; not the
+        length of training, the checkpoint interval or the steps per execution (which change how
+        fast the same steps run, not what they compute), nor what the finished model is
+        evaluated on (the ``evaluation`` section, ``data.test_split``).
+
+        ``version=1`` gives the hash of checkpoints written before ``data.test_split`` was left
+        out (they record no ``fingerprint_version``), so that they still resume."""
+        if version not in (1, FINGERPRINT_VERSION):
+            raise RecipeError(
+                f"Unknown fingerprint version {version!r}; this keras_ae knows 1 and "
+                f"{FINGERPRINT_VERSION}. Was the checkpoint written by a newer keras_ae?"
+            )
         layout = self.to_dict()
         training = {key: value for key, value in layout["training"].items() if key not in _LENGTHS}
-        essential = {"model": layout["model"], "data": layout["data"], "training": training}
+        data = layout["data"]
+        if version > 1:
+            data = {key: value for key, value in data.items() if key not in _EVALUATION_ONLY_DATA}
+        essential = {"model": layout["model"], "data": data, "training": training}
         text = json.dumps(essential, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

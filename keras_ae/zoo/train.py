@@ -25,10 +25,10 @@ import numpy as np
 
 from keras_ae import datasets
 from keras_ae.zoo import preset_directory
-from keras_ae.zoo.evaluation_run import evaluate
+from keras_ae.zoo.evaluation_run import EVALUATIONS, evaluate, quick_recipe
 from keras_ae.zoo.held_out import held_out_data
 from keras_ae.zoo.pictures import draw_pictures
-from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
+from keras_ae.zoo.recipes import FINGERPRINT_VERSION, Recipe, RecipeError, load_recipe
 
 CHECKPOINT_DIR = "checkpoints"
 #: Test inputs saved with each preset, with the trained model's outputs (preset's golden.npz).
@@ -251,7 +251,8 @@ def _resume(recipe: Recipe, checkpoint: Path):
         keras.utils.set_random_seed(recipe.training.seed)
         return recipe.build_model(), {"wall_time_seconds": 0.0, "history": []}
     state = json.loads(state_file.read_text())
-    if state["fingerprint"] != recipe.fingerprint():
+    # A checkpoint written before the fingerprint had versions records version 1's.
+    if state["fingerprint"] != recipe.fingerprint(state.get("fingerprint_version", 1)):
         raise RecipeError(
             f"The checkpoint in {checkpoint} was made from a different recipe; use another "
             "--out directory, or delete the checkpoint to start afresh."
@@ -338,7 +339,13 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
         state["history"].append(
             {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
         )
-        state.update({"fingerprint": recipe.fingerprint(), stage.counter: done})
+        state.update(
+            {
+                "fingerprint": recipe.fingerprint(),
+                "fingerprint_version": FINGERPRINT_VERSION,
+                stage.counter: done,
+            }
+        )
         replaced_best = None
         if validation is not None:
             replaced_best = _score_validation(model, recipe, stage, validation, state, checkpoint)
@@ -357,9 +364,17 @@ def train(
     epochs: int | None = None,
     dataset: str | None = None,
     verbose: int = 1,
+    evaluation: str = "full",
 ) -> Path:
     """Trains a recipe (resuming from ``out_dir``'s checkpoint), evaluates the model, draws its
-    pictures, and writes the preset ``out_dir/<name>``; returns the preset's path."""
+    pictures, and writes the preset ``out_dir/<name>``; returns the preset's path.
+
+    ``evaluation`` is ``"full"`` (the recipe's evaluation), ``"quick"`` (a smoke run's: at
+    most ``QUICK_SIZES`` held-out examples and samples, no disentanglement metrics) or
+    ``"none"`` (no metrics; the pictures are drawn on the quick held-out data). The metadata
+    of a preset not fully evaluated says so (``evaluation_mode``), and so does its card."""
+    if evaluation not in EVALUATIONS:
+        raise RecipeError(f"evaluation must be one of {EVALUATIONS}, got {evaluation!r}.")
     if isinstance(recipe, dict):
         recipe = Recipe.from_dict(recipe)
     elif not isinstance(recipe, Recipe):
@@ -367,10 +382,19 @@ def train(
     recipe = with_overrides(recipe, steps, epochs, dataset)
     out_dir = Path(out_dir)
     model, state = fit_recipe(recipe, out_dir, verbose=verbose)
-    held_out = held_out_data(recipe)
-    metrics = evaluate(model, recipe, held_out, verbose=bool(verbose))
+    evaluated = recipe if evaluation == "full" else quick_recipe(recipe)
+    held_out = held_out_data(evaluated)
+    metrics = {}
+    if evaluation != "none":
+        metrics = evaluate(
+            model,
+            evaluated,
+            held_out,
+            verbose=bool(verbose),
+            disentanglement=evaluation == "full",
+        )
     with tempfile.TemporaryDirectory() as scratch:
-        pictures = draw_pictures(model, recipe, held_out, Path(scratch))
+        pictures = draw_pictures(model, evaluated, held_out, Path(scratch))
         metadata = {
             "name": recipe.name,
             "description": recipe.description,
@@ -381,6 +405,7 @@ def train(
             "wall_time_seconds": round(state["wall_time_seconds"], 1),
             "history": state["history"],
             **({"stopping_step": state["stopping_step"]} if "stopping_step" in state else {}),
+            **({"evaluation_mode": evaluation} if evaluation != "full" else {}),
             "metrics": metrics,
         }
         return preset_directory.save_preset(
