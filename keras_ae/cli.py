@@ -2,12 +2,18 @@
 demo presets.
 
 A bad argument, an unknown preset or a broken file ends with a one-line error and exit code 2.
+Parsing the arguments imports neither Keras nor TensorFlow, so ``--help`` and ``--version``
+answer at once; a command imports TensorFlow with its start-up log lines kept from the terminal.
 """
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+
+from keras_ae.version import __version__
 
 USER_ERROR_EXIT = 2
 
@@ -148,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keras-ae",
         description="Autoencoder presets: list, inspect, train, evaluate, publish, demo.",
     )
+    parser.add_argument("--version", action="version", version=f"keras-ae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     listing = commands.add_parser("list", help="the presets, their status and headline metrics")
@@ -220,9 +227,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow without the lines its C++ libraries write to the terminal as they
+    load (oneDNN and CPU-feature notices behind an absl warning, each twice). They go straight
+    to file descriptor 2, so it is pointed at a scratch file for the import, whose text is shown
+    only if the import fails. Only the command line does this; ``import keras_ae`` never does.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            except BaseException:
+                os.dup2(terminal, 2)
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
+                raise
+    finally:
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import_tensorflow_quietly()
     from keras_ae.datasets import DatasetNotFoundError
     from keras_ae.models import DataError
     from keras_ae.zoo import PresetError
