@@ -138,6 +138,7 @@ def _exit_code(argv: list[str]) -> int:
         ["train", str(RECIPE), "--steps", "1", "--epochs", "1"],
         ["train", str(RECIPE), "--dataset", "imagenet"],
         ["eval", "hf://not a repo"],
+        ["train", str(Path(__file__).parent / "data" / "typo_recipe.yaml"), "--steps", "5"],
         ["frobnicate"],
     ],
 )

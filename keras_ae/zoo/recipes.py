@@ -46,7 +46,9 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
 """
 
 import dataclasses
+import difflib
 import hashlib
+import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -82,6 +84,8 @@ _SECTIONS = (
 #: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
 PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
 _PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
+#: The arguments every model takes from ``keras.Model`` itself (past the classes' ``**kwargs``).
+_KERAS_MODEL_ARGUMENTS = ("name", "dtype", "trainable")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
@@ -173,6 +177,7 @@ class Recipe:
             raise RecipeError(
                 f"{source}: model.seed: the model is seeded with training.seed; move it there."
             )
+        _check_model_arguments(model_class, [key for key in model if key != "class"], source)
         data = _section(recipe, "data", source)
         if "name" not in data:
             raise RecipeError(f"{source}: data.name names the dataset, e.g. 'mnist_5k'.")
@@ -362,6 +367,48 @@ def _model_class_named(name, source: str) -> type:
         return get_model_class(name)
     except ValueError as error:
         raise RecipeError(f"{source}: model.class: {error}") from None
+
+
+def model_arguments_of(model_class: type) -> list[str]:
+    """The keyword arguments ``model_class`` takes: its own ``__init__``'s, and, through each
+    ``**kwargs``, its bases' down to ``keras.Model``'s (``name``, ``dtype``, ``trainable``)."""
+    import keras
+
+    names = []
+    for cls in model_class.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        module = cls.__module__
+        if not issubclass(cls, keras.Model) or module == "keras" or module.startswith("keras."):
+            names += _KERAS_MODEL_ARGUMENTS
+            break
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        names += [
+            parameter.name
+            for parameter in parameters
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        ]
+        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    return sorted(set(names) - {"seed"})
+
+
+def _check_model_arguments(model_class: type, given: list[str], source: str) -> None:
+    """Refuses a ``model`` field the class does not take, with the closest it does take."""
+    accepted = model_arguments_of(model_class)
+    unknown = [name for name in given if name not in accepted]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), accepted, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"model.{name}: did you mean {close[0]!r}?")
+    raise RecipeError(
+        f"{source}: unknown model field(s) {unknown} for {model_class.__name__}. "
+        + (" ".join(hints) + " " if hints else "")
+        + f"{model_class.__name__} takes: class, {', '.join(accepted)}."
+    )
 
 
 def _has_learned_prior(model_class: type) -> bool:
