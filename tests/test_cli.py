@@ -113,6 +113,20 @@ def test_publish_uploads_the_preset(trained, fake_hub, capsys):
     assert "model.weights.h5" in uploaded and "traversal.gif" in uploaded
 
 
+def test_publish_with_no_network_gives_one_line_and_exit_code_2(trained, monkeypatch, capsys):
+    import huggingface_hub
+    from hub_mirror import free_port
+
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    assert main(["publish", str(trained), "hf://someone/tiny"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert error.startswith("keras-ae publish: error: Cannot publish to hf://someone/tiny: ")
+    assert "cannot be reached" in error and "Traceback" not in error
+
+
 def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_path, capsys):
     assert main(["demo", "--model", str(trained), "--out", str(tmp_path), "--no-transfer"]) == 0
     output = capsys.readouterr().out
