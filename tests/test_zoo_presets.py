@@ -72,6 +72,45 @@ def test_save_then_load_gives_the_same_model_compiled_and_ready_to_fit(tmp_path,
     assert np.isfinite(history.history["loss"][-1])
 
 
+def test_a_keras_file_loads_back_checked_and_resumes_training_where_it_stopped(tmp_path, x):
+    model = tiny_vae()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9))
+    model.fit(x, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+
+    loaded = keras_ae.load(tmp_path / "m.keras")
+    assert type(loaded) is keras_ae.BetaVAE and loaded.compiled
+    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    assert isinstance(loaded.optimizer, keras.optimizers.SGD)
+    assert int(loaded.optimizer.iterations.numpy()) == 2  # with its optimizer's state
+    assert keras_ae.load(str(tmp_path / "m.keras"), compile=False).compiled is False
+    # Both continue alike: the momentum was restored with the weights.
+    keras.utils.set_random_seed(1)
+    model.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    keras.utils.set_random_seed(1)
+    loaded.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(loaded.encode(x), model.encode(x), rtol=1e-5, atol=1e-6)
+
+
+def test_a_keras_file_goes_through_the_trust_checks(tmp_path):
+    inputs = keras.Input(SHAPE)
+    flat = keras.layers.Flatten()(inputs)
+    encoder = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2.0)(flat))
+    codes = keras.Input((16,))
+    decoder = keras.Model(codes, keras.layers.Reshape(SHAPE)(keras.layers.Dense(16)(codes)))
+    keras_ae.Autoencoder(encoder=encoder, decoder=decoder).save(tmp_path / "lambda.keras")
+    with pytest.raises(keras_ae.zoo.UnregisteredClassError, match="Lambda layer"):
+        keras_ae.load(tmp_path / "lambda.keras")
+
+    (tmp_path / "not_a_zip.keras").write_text("{}")
+    with pytest.raises(keras_ae.zoo.PresetError, match="not a .keras file"):
+        keras_ae.load(tmp_path / "not_a_zip.keras")
+    with pytest.raises(keras_ae.zoo.UnknownPresetError, match="No .keras file at"):
+        keras_ae.load(tmp_path / "missing.keras")
+    with pytest.raises(ValueError, match="drop revision"):
+        keras_ae.load(tmp_path / "lambda.keras", revision="v1")
+
+
 @pytest.mark.parametrize(
     "recipe, optimizer_class, learning_rate",
     [

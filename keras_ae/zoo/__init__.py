@@ -1,11 +1,12 @@
-"""The model zoo: load a preset by name, ``hf://`` handle or directory; save and publish one."""
+"""The model zoo: load a preset by name, ``hf://`` handle or directory (or a model from a
+``.keras`` file); save and publish one."""
 
 import json
 import os
 from pathlib import Path
 
 from keras_ae.models.base import Autoencoder
-from keras_ae.zoo import hub, preset_directory, registry
+from keras_ae.zoo import hub, keras_file, preset_directory, registry
 from keras_ae.zoo.errors import (
     ChecksumError,
     IncompatibleVersionError,
@@ -97,7 +98,10 @@ def load(
     2. ``"hf://org/repo[@revision]"``, fetched with ``huggingface_hub.snapshot_download``
        (cached; honours ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME``, ``HF_HUB_CACHE``);
     3. a registered name (see ``list_models``): the copy bundled with keras_ae when there is
-       one, else its Hub repository.
+       one, else its Hub repository;
+    4. a ``.keras`` file written by ``model.save("m.keras")``: checked as a preset is (there is
+       no checksum to verify), and compiled with the optimizer it was saved with and that
+       optimizer's state, so training resumes where it stopped.
 
     The weights must match the sha256 in ``metadata.json``; the config is deserialised with
     ``safe_mode=True`` into keras_ae's registered classes only; the model is compiled with the
@@ -111,7 +115,16 @@ def open_preset(
     name_or_uri: str | os.PathLike, compile: bool = True, revision: str | None = None
 ) -> tuple[Autoencoder, dict, Path]:
     """``load``, resolving the preset once: the model, its ``metadata.json`` and its local
-    directory (which holds the model card and pictures)."""
+    directory (which holds the model card and pictures); for a ``.keras`` file, the model, ``{}``
+    and the file's path."""
+    text = os.fspath(name_or_uri)
+    if not hub.is_handle(text) and keras_file.is_keras_file(text):
+        if revision is not None:
+            raise ValueError(
+                f"revision={revision!r} applies to Hub presets, but {text!r} is a .keras file; "
+                "drop revision."
+            )
+        return keras_file.load_keras_file(text, compile), {}, Path(text).expanduser()
     directory, source, downloaded = resolve(name_or_uri, revision)
     model = preset_directory.load_directory(
         directory, compile=compile, source=source, discard_bad_weights=downloaded
