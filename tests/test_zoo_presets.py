@@ -84,6 +84,7 @@ def test_a_keras_file_loads_back_checked_and_resumes_training_where_it_stopped(t
     assert isinstance(loaded.optimizer, keras.optimizers.SGD)
     assert int(loaded.optimizer.iterations.numpy()) == 2  # with its optimizer's state
     assert keras_ae.load(str(tmp_path / "m.keras"), compile=False).compiled is False
+    assert loaded.preset is None  # a .keras file records no card or metrics
     # Both continue alike: the momentum was restored with the weights.
     keras.utils.set_random_seed(1)
     model.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
@@ -332,6 +333,53 @@ def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x)
     statuses = keras_ae.list_models(include_unavailable=True)
     assert (statuses["vae_mnist"], statuses["beta_vae_dsprites"]) == ("bundled", "hub")
     np.testing.assert_array_equal(keras_ae.load("vae_mnist").encode(x), model.encode(x))
+
+
+def test_a_loaded_preset_carries_its_metrics_recipe_card_and_pictures(tmp_path, x):
+    picture = tmp_path / "grid.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    recipe = {"name": "tiny", "optimizer": "adam"}
+    metadata = {"metrics": {"elbo.elbo": -1.5}, "recipe": recipe, "dataset": "mnist_5k"}
+    directory = keras_ae.save_preset(
+        tiny_vae(), tmp_path / "tiny", metadata, pictures={"samples.png": picture}
+    )
+
+    model = keras_ae.load(directory)
+    assert model.preset.metrics == {"elbo.elbo": -1.5}
+    assert model.preset.recipe == recipe
+    assert model.preset.card == (directory / "README.md").read_text()
+    assert "| elbo.elbo | -1.5 |" in model.preset.card
+    assert model.preset.pictures == {"samples.png": directory / "samples.png"}
+    assert model.preset.metadata["class_name"] == "BetaVAE"
+    assert model.preset.source == str(directory)
+    # Nothing of it is saved with the model: a second preset's weights file holds the same.
+    again = keras_ae.save_preset(model, tmp_path / "again")
+    assert _h5_contents(again / "model.weights.h5") == _h5_contents(directory / "model.weights.h5")
+    assert keras_ae.load(again).preset.metrics == {}
+    assert tiny_vae().preset is None
+
+
+def _h5_contents(path: Path) -> dict:
+    import h5py
+
+    contents = {}
+    with h5py.File(path, "r") as file:
+        file.visititems(
+            lambda name, item: (
+                contents.update({name: item[()].tobytes()})
+                if isinstance(item, h5py.Dataset)
+                else None
+            )
+        )
+    return contents
+
+
+def test_a_bundled_preset_has_its_card_on_the_model():
+    model = keras_ae.load("vae_mnist", compile=False)
+    assert model.preset.source == "vae_mnist"
+    assert model.preset.card.startswith("---\n") and "# vae_mnist" in model.preset.card
+    assert model.preset.metrics["active_units"] >= 1
+    assert model.preset.recipe["model"]["class"] == "VAE"
 
 
 def test_publish_uploads_exactly_the_preset_files(tmp_path, fake_hub):

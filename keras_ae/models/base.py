@@ -73,6 +73,9 @@ class Autoencoder(keras.Model):
     term_names: tuple[str, ...] = ("loss", "reconstruction")
     #: Whether the encoder has a mean and a log-variance head (the VAE family).
     gaussian_encoder = False
+    #: A loaded preset's records (``keras_ae.zoo.PresetInfo``: metrics, recipe, card), set by
+    #: ``keras_ae.load``; None for a model built or loaded otherwise.
+    preset = None
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from keras_ae.zoo.hub import (
     publish,
 )
 from keras_ae.zoo.preset_directory import save_preset
+from keras_ae.zoo.preset_info import PresetInfo
 from keras_ae.zoo.registry import list_models
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "MissingFileError",
     "NotCachedError",
     "PresetError",
+    "PresetInfo",
     "UnknownPresetError",
     "UnknownRepositoryError",
     "UnknownRevisionError",
@@ -107,6 +109,10 @@ def load(
     ``safe_mode=True`` into keras_ae's registered classes only; the model is compiled with the
     optimizer the preset records (``Adam()`` when it records none). ``revision`` picks a branch,
     tag or commit on the Hub.
+
+    The model's ``preset`` attribute (a ``PresetInfo``) holds what the preset records beside
+    its weights: ``model.preset.metrics``, ``.recipe``, ``.card`` (the model card's Markdown),
+    ``.pictures`` and the whole ``.metadata`` (``None`` for a ``.keras`` file).
     """
     return open_preset(name_or_uri, compile, revision)[0]
 
@@ -130,6 +136,7 @@ def open_preset(
         directory, compile=compile, source=source, discard_bad_weights=downloaded
     )
     metadata = json.loads((directory / preset_directory.METADATA_FILE).read_text(encoding="utf-8"))
+    model.preset = PresetInfo(source, directory, metadata)
     return model, metadata, directory
 
 
