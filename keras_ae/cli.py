@@ -108,10 +108,11 @@ def command_eval(args) -> int:
     from keras_ae.evaluation import write_metrics
     from keras_ae.zoo import open_preset
     from keras_ae.zoo.evaluation_run import evaluate
-    from keras_ae.zoo.held_out import evaluation_recipe
+    from keras_ae.zoo.held_out import check_images_fit, evaluation_recipe
 
     model, metadata, _ = open_preset(args.model, compile=False)
     recipe = evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
+    check_images_fit(model, recipe, args.model)
     metrics = evaluate(model, recipe)
     path = write_metrics(metrics, args.out)
     print(f"wrote {path}")

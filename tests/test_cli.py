@@ -104,6 +104,27 @@ def test_eval_prints_a_table_and_writes_metrics_json(trained, tmp_path, capsys):
     assert metrics["active_units"] >= 1
 
 
+@pytest.mark.parametrize(
+    ("model", "dataset", "message"),
+    [
+        (
+            "beta_vae_dsprites",
+            "mnist_5k",
+            "(64, 64, 1), but mnist_5k's test split gives images of shape (28, 28, 1)",
+        ),
+        (None, "dsprites", "(28, 28, 1), but dsprites gives images of shape (64, 64, 1)"),
+    ],
+)
+def test_eval_on_a_dataset_of_other_images_names_both_shapes(
+    trained, model, dataset, message, capsys
+):
+    # Not "num_examples must be an int in [1, 1000] ... got 2000", a value no one set.
+    assert main(["eval", model or str(trained), "--dataset", dataset]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "takes images of shape " + message in error
+
+
 def test_publish_uploads_the_preset(trained, fake_hub, capsys):
     assert main(["publish", str(trained), "hf://someone/tiny"]) == 0
     assert "hf://someone/tiny@0123abcd" in capsys.readouterr().out
