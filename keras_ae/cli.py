@@ -189,11 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     training.set_defaults(run=command_train)
 
     evaluation = commands.add_parser(
-        "eval", help="evaluate a preset on its held-out data; print a table, write metrics.json"
+        "eval",
+        help="evaluate a preset on its evaluation data (held-out test images; for dSprites, "
+        "samples of the training images); print a table, write metrics.json",
     )
     evaluation.add_argument("model", help="a registered name, hf:// handle or preset directory")
     evaluation.add_argument("--dataset", help="evaluate on another dataset than the recipe's")
-    evaluation.add_argument("--examples", type=int, help="held-out examples to use")
+    evaluation.add_argument("--examples", type=int, help="evaluation images to use")
     evaluation.add_argument("--out", default="out", help="where to write metrics.json")
     evaluation.set_defaults(run=command_eval)
 

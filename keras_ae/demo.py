@@ -10,6 +10,7 @@ DIGITS_PRESET = "ae_mnist"
 
 def _print_card_metrics(name: str, metadata: dict) -> None:
     from keras_ae.evaluation import format_table
+    from keras_ae.zoo.recipes import evaluation_data
 
     metrics = {
         key: value
@@ -21,6 +22,9 @@ def _print_card_metrics(name: str, metadata: dict) -> None:
         f"{name}: {metadata.get('class_name')} trained {metadata.get('trained_steps')} steps on "
         f"{dataset.get('name', '?')} ({metadata.get('wall_time_seconds', '?')} s)"
     )
+    measured_on = evaluation_data(metadata.get("recipe"))
+    if measured_on:
+        title += f"\nits card's metrics, measured on {measured_on}"
     print(format_table(metrics, title=title) if metrics else f"{title}\n(no metrics recorded)")
 
 
@@ -68,6 +72,7 @@ def run_demo(
     from keras_ae.zoo import open_preset
     from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
     from keras_ae.zoo.pictures import draw_pictures
+    from keras_ae.zoo.recipes import evaluation_data
 
     model, metadata, _ = open_preset(name, compile=False)
     _print_card_metrics(str(name), metadata)
@@ -79,7 +84,10 @@ def run_demo(
         model, recipe.replace(pictures=("reconstructions", "traversal")), held_out, out
     )
     squared_error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
-    print(f"\nReconstruction squared error on {len(x)} held-out images: {squared_error:.2f}")
+    print(
+        f"\nReconstruction squared error on {evaluation_data(recipe.to_dict(), len(x))}: "
+        f"{squared_error:.2f}"
+    )
     for path in pictures.values():
         print(f"wrote {path}")
     if transfer:

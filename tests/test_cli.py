@@ -31,6 +31,8 @@ def test_train_writes_a_preset_with_measured_metrics_and_pictures(trained):
     assert metadata["trained_steps"] == 40
     assert metadata["recipe"]["model"]["class"] == "VAE"
     assert metadata["dataset"] == {"name": "mnist_5k", "split": "train"}
+    assert metadata["evaluation_split"] == "test"
+    assert metadata["evaluation_data"] == "200 held-out images of mnist_5k's test split"
     assert metadata["wall_time_seconds"] > 0
     assert [entry["step"] for entry in metadata["history"]] == [10, 20, 30, 40]
     metrics = metadata["metrics"]
@@ -152,6 +154,8 @@ def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_pa
     assert main(["demo", "--model", str(trained), "--out", str(tmp_path), "--no-transfer"]) == 0
     output = capsys.readouterr().out
     assert "nll.importance_weighted" in output
+    assert "its card's metrics, measured on 200 held-out images of mnist_5k's test split" in output
+    assert "Reconstruction squared error on 500 held-out images of mnist_5k's test" in output
     for name in ("reconstructions.png", "traversal.png", "traversal.gif"):
         assert (tmp_path / name).stat().st_size > 1000
 

@@ -188,6 +188,21 @@ def test_load_recipe_refuses_a_missing_file_and_bad_yaml(tmp_path):
         load_recipe(unknown)
 
 
+def test_evaluation_data_says_dsprites_figures_are_on_the_training_images():
+    from keras_ae.zoo.recipes import evaluation_data
+
+    dsprites = load_recipe(ROOT / "zoo_configs" / "beta_vae_dsprites.yaml").to_dict()
+    assert evaluation_data(dsprites).startswith(
+        "2,000 images sampled from all of dSprites, the images the model trained on"
+    )
+    assert "held-out" not in evaluation_data(dsprites)
+    tiny = load_recipe(TINY_RECIPE).to_dict()
+    assert evaluation_data(tiny, 50) == "50 held-out images of mnist_5k's test split"
+    same = Recipe.from_dict(_with("data", test_split="train")).to_dict()
+    assert evaluation_data(same) == "1,000 images of mnist_5k's train split, the training split"
+    assert evaluation_data(None) is None and evaluation_data({"name": "no data"}) is None
+
+
 # -------------------------------------------------------------------- to_dict and replace
 @pytest.mark.parametrize("path", [*ZOO_RECIPES, TINY_RECIPE], ids=lambda path: path.stem)
 def test_to_dict_round_trips(path):

@@ -188,6 +188,40 @@ def test_the_card_sets_the_papers_figures_beside_the_presets():
     assert "| -ELBO | 87.4 (Paper 2015) | not measured | T = 64 | T = 16; no run of ours |" in card
 
 
+@pytest.mark.parametrize(
+    ("data", "evaluation", "measured_on"),
+    [
+        (
+            {"name": "dsprites", "train_split": "all"},
+            {"test_examples": 2000, "ground_truth": True},
+            "Measured on 2,000 images sampled from all of dSprites, the images the model trained "
+            "on (dSprites has no test split; disentanglement is conventionally measured on the "
+            "training distribution).",
+        ),
+        (
+            {"name": "mnist", "train_split": "train[:-5000]", "test_split": "test"},
+            {"test_examples": 10000},
+            "Measured on 10,000 held-out images of mnist's test split.",
+        ),
+    ],
+)
+def test_the_card_says_what_its_metrics_are_measured_on(data, evaluation, measured_on):
+    from keras_ae.zoo.model_card import model_card
+
+    metadata = {
+        "class_name": "BetaVAE",
+        "parameter_count": 1,
+        "keras_ae_version": "0",
+        "keras_version": "3",
+        "weights_sha256": "0",
+        "recipe": {"data": data, "evaluation": evaluation},
+        "metrics": {"mig.discrete_mig": 0.3},
+    }
+    card = model_card(metadata, "preset")
+    assert f"## Metrics\n\n{measured_on}\n\n| metric | value |" in card
+    assert "held-out" not in card or "held-out images of mnist" in card
+
+
 def test_custom_functional_networks_load(tmp_path, x):
     inputs = keras.Input(SHAPE)
     encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))

@@ -1,4 +1,5 @@
-"""The held-out data a preset is evaluated and pictured on, and the recipe that says which."""
+"""The data a preset is evaluated and pictured on (held-out test images; for dSprites, samples of
+the training images), and the recipe that says which."""
 
 from collections.abc import Mapping
 

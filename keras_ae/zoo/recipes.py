@@ -343,6 +343,31 @@ class Recipe:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def evaluation_data(recipe: Mapping | None, examples: int | None = None) -> str | None:
+    """What a recipe's metrics are measured on, in words, from its YAML layout (as a preset's
+    ``metadata.json`` records it), ``examples`` images (default: ``test_examples``); None
+    without a recipe.
+
+    dSprites (``evaluation.ground_truth``) has no test split: its images are sampled from all of
+    dSprites, the images the model trained on, as disentanglement is conventionally measured.
+    """
+    if not isinstance(recipe, Mapping) or not isinstance(recipe.get("data"), Mapping):
+        return None
+    data = recipe["data"]
+    evaluation = recipe.get("evaluation") or {}
+    count = examples or evaluation.get("test_examples") or EvaluationSpec.test_examples
+    if evaluation.get("ground_truth"):
+        return (
+            f"{count:,} images sampled from all of dSprites, the images the model trained on "
+            "(dSprites has no test split; disentanglement is conventionally measured on the "
+            "training distribution)"
+        )
+    test_split = data.get("test_split", DataSpec.test_split)
+    if test_split == data.get("train_split", DataSpec.train_split):
+        return f"{count:,} images of {data.get('name')}'s {test_split} split, the training split"
+    return f"{count:,} held-out images of {data.get('name')}'s {test_split} split"
+
+
 def _section(recipe: Mapping, key: str, source: str) -> dict:
     value = recipe.get(key) or {}
     if not isinstance(value, Mapping):

@@ -9,8 +9,9 @@ chunk's index, so a resumed run sees the same data as an uninterrupted one.
 With ``data.validation_split``, each checkpoint also scores the stage's objective on that split
 (carved from the training images, never the test set) and keeps the best-scoring weights; the
 last stage's best weights become the preset, so the stopping step is chosen on validation data.
-When all steps are done it evaluates the model on held-out data, draws its pictures and writes
-the preset to ``out_dir/<name>``."""
+When all steps are done it evaluates the model on its evaluation data (held-out test images;
+for dSprites, samples of the training images), draws its pictures and writes the preset to
+``out_dir/<name>``."""
 
 import dataclasses
 import json
@@ -28,7 +29,7 @@ from keras_ae.zoo import preset_directory
 from keras_ae.zoo.evaluation_run import evaluate
 from keras_ae.zoo.held_out import held_out_data
 from keras_ae.zoo.pictures import draw_pictures
-from keras_ae.zoo.recipes import Recipe, RecipeError, load_recipe
+from keras_ae.zoo.recipes import Recipe, RecipeError, evaluation_data, load_recipe
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE = "state.json"
@@ -374,7 +375,11 @@ def train(
             "description": recipe.description,
             "recipe": recipe.to_dict(),
             "dataset": {"name": recipe.data.name, "split": recipe.data.train_split},
-            "evaluation_split": recipe.data.test_split,
+            # dSprites' ground truth is sampled from all of it: it has no test split.
+            "evaluation_split": recipe.data.train_split
+            if recipe.evaluation.ground_truth
+            else recipe.data.test_split,
+            "evaluation_data": evaluation_data(recipe.to_dict(), len(held_out["x_test"])),
             "seed": recipe.training.seed,
             "wall_time_seconds": round(state["wall_time_seconds"], 1),
             "history": state["history"],
