@@ -1,11 +1,9 @@
-"""The main job (``keras-ae demo``): load a pretrained model, print its metrics, draw its
-reconstructions and latent traversal, and transfer embeddings to downstream tasks."""
+"""The main job (``keras-ae demo``): load a pretrained model, print its metrics, draw what fits
+the model (reconstructions; a latent traversal, or for a quantised code its code-index maps and
+samples from its prior), and transfer its embeddings to a downstream task."""
 
 import os
 from pathlib import Path
-
-#: The presets of the transfer example: digits from ae_mnist, dSprites factors from the demo's.
-DIGITS_PRESET = "ae_mnist"
 
 
 def _print_card_metrics(name: str, metadata: dict) -> None:
@@ -28,23 +26,22 @@ def _print_card_metrics(name: str, metadata: dict) -> None:
     print(format_table(metrics, title=title) if metrics else f"{title}\n(no metrics recorded)")
 
 
-def _digit_transfer() -> None:
-    import keras_ae
-    from keras_ae import datasets
+def _label_transfer(name: str, model, held_out: dict, data: str) -> None:
     from keras_ae.evaluation import classification_probes
 
-    if DIGITS_PRESET not in keras_ae.list_models():
-        print(f"(transfer to digits skipped: the {DIGITS_PRESET} preset is not available)")
-        return
-    model = keras_ae.load(DIGITS_PRESET, compile=False)
-    x_train, y_train = datasets.load("mnist_5k", "train", with_labels=True)
-    x_test, y_test = datasets.load("mnist_5k", "test", with_labels=True)
     accuracies = classification_probes(
-        model, x_train, y_train, x_test, y_test, classifiers=("logistic",)
+        model,
+        held_out["x_train"],
+        held_out["y_train"],
+        held_out["x_test"],
+        held_out["y_test"],
+        classifiers=("logistic",),
     )
+    width = model.encode(held_out["x_test"][:1]).shape[1]
     print(
-        f"\nTransfer: a logistic regression on {DIGITS_PRESET}'s {model.latent_dim}-d "
-        "embeddings (mnist_5k, 4,000 train / 1,000 test):"
+        f"\nTransfer: a logistic regression on {name}'s {width}-d embeddings of {data} "
+        f"({len(held_out['x_train']):,} train / {len(held_out['x_test']):,} test images), "
+        "beside raw pixels and a PCA of the same width:"
     )
     for features in ("embedding", "pca", "pixels"):
         print(f"  {features:<10} accuracy {accuracies[f'{features}.logistic']:.3f}")
@@ -68,7 +65,10 @@ def _factor_transfer(model, ground_truth) -> None:
 def run_demo(
     name: str = "beta_vae_dsprites", out: str | os.PathLike = "out", *, transfer: bool = True
 ) -> dict[str, Path]:
-    """Runs the demo on preset ``name``; returns the pictures written to ``out``."""
+    """Runs the demo on preset ``name``; returns the pictures written to ``out``.
+
+    The transfer example uses the preset's own embeddings: each dSprites factor predicted from
+    them, or the labels of its dataset (MNIST digits) beside raw pixels and PCA."""
     from keras_ae.zoo import open_preset
     from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
     from keras_ae.zoo.pictures import draw_pictures
@@ -77,12 +77,13 @@ def run_demo(
     model, metadata, _ = open_preset(name, compile=False)
     _print_card_metrics(str(name), metadata)
 
-    recipe = evaluation_recipe(metadata.get("recipe"), examples=500, probes=False)
+    # With transfer, the recipe's labels too (its probes), where it has them.
+    recipe = evaluation_recipe(
+        metadata.get("recipe"), examples=500, probes=None if transfer else False
+    )
     held_out = held_out_data(recipe)
     x = held_out["x_test"]
-    pictures = draw_pictures(
-        model, recipe.replace(pictures=("reconstructions", "traversal")), held_out, out
-    )
+    pictures = draw_pictures(model, recipe.replace(pictures=demo_pictures(model)), held_out, out)
     squared_error = float(((model.reconstruct(x) - x) ** 2).reshape(len(x), -1).sum(1).mean())
     print(
         f"\nReconstruction squared error on {evaluation_data(recipe.to_dict(), len(x))}: "
@@ -90,8 +91,22 @@ def run_demo(
     )
     for path in pictures.values():
         print(f"wrote {path}")
-    if transfer:
-        _digit_transfer()
-        if "ground_truth_data" in held_out:
-            _factor_transfer(model, held_out["ground_truth_data"])
+    if not transfer:
+        return pictures
+    if "ground_truth_data" in held_out:
+        _factor_transfer(model, held_out["ground_truth_data"])
+    elif "y_train" in held_out:
+        _label_transfer(str(name), model, held_out, recipe.data.name)
+    else:
+        print(f"\n(no transfer example: {recipe.data.name} has no labels to predict)")
     return pictures
+
+
+def demo_pictures(model) -> tuple[str, ...]:
+    """The pictures the demo draws of ``model``: its reconstructions, and a latent traversal,
+    or, for a quantised code (nothing to traverse), its code-index maps and prior samples."""
+    from keras_ae.models import model_info
+
+    if model_info(model).codebook:
+        return ("reconstructions", "code_indices", "samples")
+    return ("reconstructions", "traversal")

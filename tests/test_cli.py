@@ -160,6 +160,29 @@ def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_pa
         assert (tmp_path / name).stat().st_size > 1000
 
 
+def test_demo_transfers_the_chosen_presets_own_embeddings(trained, tmp_path, capsys):
+    assert main(["demo", "--model", str(trained), "--out", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert f"a logistic regression on {trained}'s 4-d embeddings of mnist_5k" in output
+    assert "ae_mnist" not in output
+    for features in ("embedding", "pca", "pixels"):
+        assert f"  {features:<10} accuracy 0." in output
+
+
+def test_demo_draws_code_index_maps_and_prior_samples_for_a_quantised_code():
+    from keras_ae.demo import demo_pictures
+
+    assert demo_pictures(keras_ae.load("vqvae_mnist", compile=False)) == (
+        "reconstructions",
+        "code_indices",
+        "samples",
+    )
+    assert demo_pictures(keras_ae.load("beta_vae_dsprites", compile=False)) == (
+        "reconstructions",
+        "traversal",
+    )
+
+
 def _exit_code(argv: list[str]) -> int:
     """``main``'s exit code, whether it returns one or argparse exits."""
     try:

@@ -47,17 +47,16 @@ MEASURED_ON = (
 
 def headline(class_name: str, metrics: dict) -> str:
     """A preset's headline metrics as one line: the test error, its family's targets, the
-    encoder's Jacobian norm."""
+    encoder's Jacobian norm (but for a quantised code, whose Jacobian is 0 by definition)."""
     try:
-        family = model_info(class_name).headline_metrics
+        info = model_info(class_name)
+        family, quantised = info.headline_metrics, info.codebook
     except ValueError:  # a class this keras_ae does not know: the common metrics only
-        family = ()
-    keys = (
-        "reconstruction.squared_error",
-        *family,
-        *SAMPLE_QUALITY,
-        "jacobian.mean_frobenius_norm",
-    )
+        family, quantised = (), False
+    # A quantised code is piecewise constant in the input: its Jacobian is 0 by definition,
+    # which says nothing about the model.
+    jacobian = () if quantised else ("jacobian.mean_frobenius_norm",)
+    keys = ("reconstruction.squared_error", *family, *SAMPLE_QUALITY, *jacobian)
     shown = []
     for key in keys:
         if key in metrics:

@@ -35,7 +35,7 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       pca_components: 30              # the PCA baseline's size (default: the code's width)
       likelihood_examples: 1000       # test images for the ELBO and the importance-sampled NLL
       sample_quality: 10000           # samples scored by the digit classifier (28x28x1 models)
-    pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook]
+    pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook, code_indices]
     paper:                            # the paper's figures, set beside this preset's on its card
       - source: Hinton & Salakhutdinov 2006, Fig. 2
         measure: squared error per test image
@@ -70,6 +70,7 @@ PICTURES = (
     "latent_map",
     "canvas",
     "codebook",
+    "code_indices",
 )
 _SECTIONS = (
     "name",
