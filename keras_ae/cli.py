@@ -86,8 +86,10 @@ def command_show(args) -> int:
         print((path / preset_directory.CARD_FILE).read_text())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    # The pictures need test images only.
-    recipe = evaluation_recipe(metadata.get("recipe"), examples=1000, probes=False)
+    # The pictures need test images, and their labels for a latent map.
+    recorded = metadata.get("recipe")
+    latent_map = isinstance(recorded, dict) and "latent_map" in (recorded.get("pictures") or [])
+    recipe = evaluation_recipe(recorded, examples=1000, probes=latent_map)
     drawn = draw_pictures(model, recipe, held_out_data(recipe), out)
     for name in sorted(drawn):
         print(f"wrote {out / name}")

@@ -97,6 +97,11 @@ def test_show_prints_the_card_and_writes_pictures(trained, tmp_path, capsys):
     assert "# tiny_vae" in output and "library_name: keras" in output
     assert (tmp_path / "traversal.gif").stat().st_size > 1000
     assert (tmp_path / "reconstructions.png").stat().st_size > 1000
+    # Every picture the card links to, the latent map (which needs labels) too.
+    pictures = json.loads((trained / "metadata.json").read_text())["pictures"]
+    assert "latent_map.png" in pictures
+    for name in pictures:
+        assert (tmp_path / name).stat().st_size > 1000, name
 
 
 def test_eval_prints_a_table_and_writes_metrics_json(trained, tmp_path, capsys):
