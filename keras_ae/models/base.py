@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.arrays import map_batches
+from keras_ae.arrays import compiled, map_batches
 from keras_ae.data_checks import (
     BatchChecker,
     DataError,
@@ -447,7 +447,7 @@ class Autoencoder(keras.Model):
     def _compiled(self, name: str, function: Callable) -> Callable:
         """``function`` as a ``tf.function``, compiled once per model and kept under ``name``."""
         if name not in self._inference_functions:
-            self._inference_functions[name] = tf.function(function, reduce_retracing=True)
+            self._inference_functions[name] = compiled(function, reduce_retracing=True)
         return self._inference_functions[name]
 
     def checked_data(self, x) -> np.ndarray:
