@@ -75,6 +75,26 @@ def test_train_resumes_after_a_kill_to_the_same_final_step_count(tmp_path):
     assert steps == list(range(20, 201, 20))
 
 
+def test_rerunning_a_finished_run_says_so_instead_of_evaluating_again(trained, tmp_path, capsys):
+    import shutil
+
+    out = Path(shutil.copytree(trained.parent, tmp_path / "run"))
+    preset = out / "tiny_vae"
+    written = (preset / "metadata.json").stat().st_mtime_ns
+    assert main(["train", str(RECIPE), "--out", str(out)]) == 0
+    output = capsys.readouterr().out
+    assert f"tiny_vae is already trained and its preset {preset} was written from this" in output
+    assert "keras-ae eval" in output
+    assert (preset / "metadata.json").stat().st_mtime_ns == written  # not written again
+
+    # A finished checkpoint whose preset is gone is evaluated again, and says why.
+    shutil.rmtree(preset)
+    assert main(["train", str(RECIPE), "--out", str(out)]) == 0
+    output = capsys.readouterr().out
+    assert "tiny_vae: training was already done (40 steps, checkpoint in" in output
+    assert json.loads((preset / "metadata.json").read_text())["trained_steps"] == 40
+
+
 def test_a_checkpoint_from_another_recipe_is_refused(trained, tmp_path, capsys):
     recipe = yaml.safe_load(RECIPE.read_text())
     recipe["model"]["latent_dim"] = 5

@@ -348,6 +348,25 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
         progress.bar.update(done, finalize=True)
 
 
+def _checkpoint_state(recipe: Recipe, out_dir: Path) -> dict | None:
+    """The recipe's checkpoint state under ``out_dir``, or None when there is none."""
+    state_file = out_dir / CHECKPOINT_DIR / recipe.name / CHECKPOINT_STATE
+    return json.loads(state_file.read_text()) if state_file.is_file() else None
+
+
+def _preset_is_current(recipe: Recipe, preset: Path) -> bool:
+    """Whether ``preset`` was written by a finished run of exactly this recipe (same model,
+    data, training length and evaluation), so that running it again would only redo it."""
+    metadata_file = preset / preset_directory.METADATA_FILE
+    if not metadata_file.is_file():
+        return False
+    try:
+        metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return metadata.get("recipe") == recipe.to_dict()
+
+
 def train(
     recipe: Recipe | dict | str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -358,14 +377,34 @@ def train(
     verbose: int = 1,
 ) -> Path:
     """Trains a recipe (resuming from ``out_dir``'s checkpoint), evaluates the model, draws its
-    pictures, and writes the preset ``out_dir/<name>``; returns the preset's path."""
+    pictures, and writes the preset ``out_dir/<name>``; returns the preset's path.
+
+    A preset already written from this very recipe is returned as it is (delete it to have it
+    evaluated and written again); a finished checkpoint without one is evaluated, and says so.
+    """
     if isinstance(recipe, dict):
         recipe = Recipe.from_dict(recipe)
     elif not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
     recipe = with_overrides(recipe, steps, epochs, dataset)
     out_dir = Path(out_dir)
+    preset = out_dir / recipe.name
+    if _preset_is_current(recipe, preset):
+        if verbose:
+            print(
+                f"{recipe.name} is already trained and its preset {preset} was written from this "
+                "recipe: nothing to do. To evaluate it again: keras-ae eval "
+                f"{preset}; to rewrite the preset, delete it and rerun."
+            )
+        return preset
+    before = _checkpoint_state(recipe, out_dir)
     model, state = fit_recipe(recipe, out_dir, verbose=verbose)
+    if verbose and before is not None and before.get("history") == state["history"]:
+        print(
+            f"{recipe.name}: training was already done ({before['trained_steps']} steps, "
+            f"checkpoint in {out_dir / CHECKPOINT_DIR / recipe.name}); evaluating the model and "
+            "writing its preset."
+        )
     held_out = held_out_data(recipe)
     metrics = evaluate(model, recipe, held_out, verbose=bool(verbose))
     with tempfile.TemporaryDirectory() as scratch:
