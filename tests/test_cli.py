@@ -180,6 +180,10 @@ def test_demo_loads_the_model_prints_metrics_and_writes_pictures(trained, tmp_pa
     output = capsys.readouterr().out
     assert "nll.importance_weighted" in output
     assert "its card's metrics, measured on 200 held-out images of mnist_5k's test split" in output
+    # The headline metrics with a legend, not all of the card's rows.
+    assert "elbo.elbo" in output and "evidence lower bound, nats per image" in output
+    assert "headline metrics of" in output and "model.preset.metrics" in output
+    assert "kl.per_latent" not in output
     assert "Reconstruction squared error on 500 held-out images of mnist_5k's test" in output
     for name in ("reconstructions.png", "traversal.png", "traversal.gif"):
         assert (tmp_path / name).stat().st_size > 1000
@@ -192,6 +196,27 @@ def test_demo_transfers_the_chosen_presets_own_embeddings(trained, tmp_path, cap
     assert "ae_mnist" not in output
     for features in ("embedding", "pca", "pixels"):
         assert f"  {features:<10} accuracy 0." in output
+
+
+def test_the_demo_says_where_the_no_learning_baseline_does_as_well():
+    from keras_ae.demo import baseline_comparison
+
+    metrics = {
+        "mig.discrete_mig": 0.28,
+        "baseline.image_moments.mig.discrete_mig": 0.39,
+        "beta_vae.eval_accuracy": 0.92,
+        "baseline.image_moments.beta_vae.eval_accuracy": 0.94,
+        "sap.SAP_score": 0.06,
+        "baseline.image_moments.sap.SAP_score": 0.05,
+    }
+    text = baseline_comparison(metrics)
+    assert "  MIG            model 0.280  baseline 0.390" in text
+    assert "The baseline scores as high or higher on MIG and BetaVAE score" in text
+    assert "SAP and" not in text
+    assert baseline_comparison({"mig.discrete_mig": 0.3}) == ""
+    assert "higher than the baseline on each" in baseline_comparison(
+        {"mig.discrete_mig": 0.5, "baseline.image_moments.mig.discrete_mig": 0.4}
+    )
 
 
 def test_demo_draws_code_index_maps_and_prior_samples_for_a_quantised_code():

@@ -48,6 +48,18 @@ MEASURED_ON = (
 def headline(class_name: str, metrics: dict) -> str:
     """A preset's headline metrics as one line: the test error, its family's targets, the
     encoder's Jacobian norm (but for a quantised code, whose Jacobian is 0 by definition)."""
+    shown = []
+    for key in headline_keys(class_name, metrics):
+        label, form = LABELS[key]
+        part = f"{label} {form.format(metrics[key])}"
+        if key == "nll.importance_weighted" and "nll.num_samples" in metrics:
+            part += f" (k={metrics['nll.num_samples']})"
+        shown.append(part)
+    return "; ".join(shown)
+
+
+def headline_keys(class_name: str, metrics: dict) -> list[str]:
+    """The keys of ``metrics`` that make a preset's headline, in order (see ``headline``)."""
     try:
         info = model_info(class_name)
         family, quantised = info.headline_metrics, info.codebook
@@ -57,15 +69,7 @@ def headline(class_name: str, metrics: dict) -> str:
     # which says nothing about the model.
     jacobian = () if quantised else ("jacobian.mean_frobenius_norm",)
     keys = ("reconstruction.squared_error", *family, *SAMPLE_QUALITY, *jacobian)
-    shown = []
-    for key in keys:
-        if key in metrics:
-            label, form = LABELS[key]
-            part = f"{label} {form.format(metrics[key])}"
-            if key == "nll.importance_weighted" and "nll.num_samples" in metrics:
-                part += f" (k={metrics['nll.num_samples']})"
-            shown.append(part)
-    return "; ".join(shown)
+    return [key for key in keys if key in metrics]
 
 
 def zoo_table() -> str:

@@ -344,10 +344,12 @@ class Recipe:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def evaluation_data(recipe: Mapping | None, examples: int | None = None) -> str | None:
+def evaluation_data(
+    recipe: Mapping | None, examples: int | None = None, brief: bool = False
+) -> str | None:
     """What a recipe's metrics are measured on, in words, from its YAML layout (as a preset's
     ``metadata.json`` records it), ``examples`` images (default: ``test_examples``); None
-    without a recipe.
+    without a recipe. ``brief`` leaves out why, for a second mention.
 
     dSprites (``evaluation.ground_truth``) has no test split: its images are sampled from all of
     dSprites, the images the model trained on, as disentanglement is conventionally measured.
@@ -357,6 +359,8 @@ def evaluation_data(recipe: Mapping | None, examples: int | None = None) -> str 
     data = recipe["data"]
     evaluation = recipe.get("evaluation") or {}
     count = examples or evaluation.get("test_examples") or EvaluationSpec.test_examples
+    if evaluation.get("ground_truth") and brief:
+        return f"{count:,} images sampled from all of dSprites (its training images)"
     if evaluation.get("ground_truth"):
         return (
             f"{count:,} images sampled from all of dSprites, the images the model trained on "
