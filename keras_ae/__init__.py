@@ -28,13 +28,16 @@ def __getattr__(name: str):
         if name == "__all__":
             return [*_models().__all__, *_ZOO_NAMES]
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not name.isidentifier():
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:
         # A subpackage or module: keras_ae.datasets, keras_ae.evaluation, ...
         value = importlib.import_module(f"{__name__}.{name}")
     elif name in _ZOO_NAMES:
         value = getattr(importlib.import_module("keras_ae.zoo"), name)
-    elif name in _models().__all__:
-        # Every registered model class, DataError, normalised_beta, model_info, ...
+    elif not name.startswith("_") and name in _models().__all__:
+        # Every registered model class, DataError, normalised_beta, model_info, ... (a probe
+        # for a private name, as IPython makes, imports nothing).
         value = getattr(_models(), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,8 @@ def _run(code: str) -> subprocess.CompletedProcess:
 def test_import_keras_ae_imports_neither_keras_nor_tensorflow():
     result = _run(
         "import os, sys, keras_ae\n"
+        "assert getattr(keras_ae, '_repr_html_', None) is None  # IPython's probes\n"
+        "assert getattr(keras_ae, 'a.b', None) is None\n"
         "print(sorted(name for name in ('keras', 'tensorflow') if name in sys.modules))\n"
         "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), keras_ae.__version__)"
     )
@@ -63,6 +65,14 @@ print("missing:", missing)
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "missing: []"
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    result = _run(
+        "import keras_ae\ntry:\n    keras_ae.lod\nexcept AttributeError as error:\n    print(error)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "module 'keras_ae' has no attribute 'lod'"
 
 
 def test_star_import_and_dir_give_the_public_names():
