@@ -1,10 +1,11 @@
-"""Using a pretrained model: the time ``keras_ae.load`` takes beyond ``import keras_ae``, and
+"""Using a pretrained model: the time ``keras_ae.load`` takes beyond importing keras_ae's zoo
+(``import keras_ae`` alone is light; the zoo brings Keras and TensorFlow), and
 ``encode`` throughput against Keras' own ``encoder.predict``.
 
     .venv/bin/python benchmarks/inference_bench.py [--smoke] [--json PATH]
 
 Load times are measured in fresh Python processes (one per repeat; the median is reported),
-so that nothing is cached in memory: ``import keras_ae`` first, then the first
+so that nothing is cached in memory: ``import keras_ae.zoo`` first, then the first
 ``keras_ae.load(name)`` (the bundled preset: building the model, reading and checking the
 weights, compiling), then a second load of the same preset in the same process.
 
@@ -24,7 +25,7 @@ import numpy as np
 _LOAD_TIMER = """
 import json, time
 start = time.perf_counter()
-import keras_ae
+import keras_ae.zoo
 imported = time.perf_counter()
 keras_ae.load({name!r})
 loaded = time.perf_counter()
@@ -36,7 +37,7 @@ print(json.dumps({{"import": imported - start, "load": loaded - imported,
 
 
 def load_seconds(name: str, repeats: int) -> dict:
-    """Median seconds of ``import keras_ae``, the first load and a second one, each run in
+    """Median seconds of ``import keras_ae.zoo``, the first load and a second one, each run in
     ``repeats`` fresh processes."""
     runs = []
     for _ in range(repeats):
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"keras_ae.load('beta_vae_dsprites'), median of {repeats} fresh processes",
         ["step", "seconds"],
         [
-            ["import keras_ae", load["import"]],
+            ["import keras_ae.zoo (Keras, TensorFlow)", load["import"]],
             ["first load (beyond the import)", load["load"]],
             ["second load, same process", load["second_load"]],
         ],

@@ -12,17 +12,27 @@ def _refuse(active: str) -> ImportError:
     )
 
 
-def ensure_tensorflow_backend() -> None:
-    """Select the TensorFlow backend before Keras is imported; refuse any other backend.
+def select_tensorflow_backend() -> None:
+    """Selects the TensorFlow backend for a Keras not imported yet, without importing it (so
+    that ``import keras_ae`` stays fast); refuses another backend, requested or active.
 
     keras-ae's models override ``train_step`` with ``tf.GradientTape``, so they run only on
     Keras' TensorFlow backend.
     """
+    if "keras" in sys.modules:
+        ensure_tensorflow_backend()
+        return
+    requested = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    # Refuse before importing Keras: another backend may not even import here.
+    if requested != "tensorflow":
+        raise _refuse(requested)
+
+
+def ensure_tensorflow_backend() -> None:
+    """Imports Keras on the TensorFlow backend (selecting it first if Keras is not imported
+    yet); refuses any other backend."""
     if "keras" not in sys.modules:
-        requested = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        # Refuse before importing Keras: another backend may not even import here.
-        if requested != "tensorflow":
-            raise _refuse(requested)
+        select_tensorflow_backend()
     import keras
 
     active = keras.backend.backend()

@@ -2,10 +2,26 @@
 
 Shared by the models' ``encode``/``decode``/``reconstruct`` and by the evaluation modules."""
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
+
+
+def compiled(function: Callable | None = None, **options) -> Callable:
+    """``tf.function(function, **options)`` (usable as a decorator) for a function made anew for
+    each model or call: a closure or a lambda.
+
+    TensorFlow keys its warning about excessive retracing ("5 out of the last 5 calls to ...
+    triggered tf.function retracing") on a plain function's code, so each new model's first
+    trace of the same closure counts against one tally, and a process that samples or evaluates
+    several presets is warned about traces it needs. Wrapped in a ``functools.partial``, each
+    compiled function is counted on its own; retracing within one still warns.
+    """
+    if function is None:
+        return functools.partial(compiled, **options)
+    return tf.function(functools.partial(function), **options)
 
 
 def as_float32(x) -> np.ndarray:

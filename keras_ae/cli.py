@@ -2,12 +2,18 @@
 demo presets.
 
 A bad argument, an unknown preset or a broken file ends with a one-line error and exit code 2.
+Parsing the arguments imports neither Keras nor TensorFlow, so ``--help`` and ``--version``
+answer at once; a command imports TensorFlow with its start-up log lines kept from the terminal.
 """
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+
+from keras_ae.version import __version__
 
 USER_ERROR_EXIT = 2
 
@@ -80,8 +86,10 @@ def command_show(args) -> int:
         print((path / preset_directory.CARD_FILE).read_text())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    # The pictures need test images only.
-    recipe = evaluation_recipe(metadata.get("recipe"), examples=1000, probes=False)
+    # The pictures need test images, and their labels for a latent map.
+    recorded = metadata.get("recipe")
+    latent_map = isinstance(recorded, dict) and "latent_map" in (recorded.get("pictures") or [])
+    recipe = evaluation_recipe(recorded, examples=1000, probes=latent_map)
     drawn = draw_pictures(model, recipe, held_out_data(recipe), out)
     for name in sorted(drawn):
         print(f"wrote {out / name}")
@@ -107,10 +115,11 @@ def command_eval(args) -> int:
     from keras_ae.evaluation import write_metrics
     from keras_ae.zoo import open_preset
     from keras_ae.zoo.evaluation_run import evaluate
-    from keras_ae.zoo.held_out import evaluation_recipe
+    from keras_ae.zoo.held_out import check_images_fit, evaluation_recipe
 
     model, metadata, _ = open_preset(args.model, compile=False)
     recipe = evaluation_recipe(metadata.get("recipe"), args.dataset, args.examples)
+    check_images_fit(model, recipe, args.model)
     metrics = evaluate(model, recipe)
     path = write_metrics(metrics, args.out)
     print(f"wrote {path}")
@@ -153,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keras-ae",
         description="Autoencoder presets: list, inspect, train, evaluate, publish, demo.",
     )
+    parser.add_argument("--version", action="version", version=f"keras-ae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     listing = commands.add_parser("list", help="the presets, their status and headline metrics")
@@ -194,11 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     training.set_defaults(run=command_train)
 
     evaluation = commands.add_parser(
-        "eval", help="evaluate a preset on its held-out data; print a table, write metrics.json"
+        "eval",
+        help="evaluate a preset on its evaluation data (held-out test images; for dSprites, "
+        "samples of the training images); print a table, write metrics.json",
     )
     evaluation.add_argument("model", help="a registered name, hf:// handle or preset directory")
     evaluation.add_argument("--dataset", help="evaluate on another dataset than the recipe's")
-    evaluation.add_argument("--examples", type=int, help="held-out examples to use")
+    evaluation.add_argument("--examples", type=int, help="evaluation images to use")
     evaluation.add_argument("--out", default="out", help="where to write metrics.json")
     evaluation.set_defaults(run=command_eval)
 
@@ -233,9 +245,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow without the lines its C++ libraries write to the terminal as they
+    load (oneDNN and CPU-feature notices behind an absl warning, each twice). They go straight
+    to file descriptor 2, so it is pointed at a scratch file for the import, whose text is shown
+    only if the import fails. Only the command line does this; ``import keras_ae`` never does.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            except BaseException:
+                os.dup2(terminal, 2)
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
+                raise
+    finally:
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import_tensorflow_quietly()
     from keras_ae.datasets import DatasetNotFoundError
     from keras_ae.models import DataError
     from keras_ae.zoo import PresetError

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from keras_ae.arrays import sample_categorical
+from keras_ae.arrays import compiled, sample_categorical
 
 
 def _gate(features):
@@ -84,7 +84,7 @@ def sample_codes(
     rows, cols = prior.input_shape[1:3]
     rng = np.random.default_rng(seed)
     codes = np.zeros((n, rows, cols), dtype=np.int32)
-    predict = tf.function(lambda grid: prior(grid, training=False))
+    predict = compiled(lambda grid: prior(grid, training=False))
     for row in range(rows):
         for col in range(cols):
             logits = predict(tf.constant(codes)).numpy()[:, row, col, :] / temperature

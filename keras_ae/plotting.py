@@ -1,5 +1,5 @@
 """Pictures of a model: reconstructions, latent traversals, latent maps, samples, filters, KL per
-latent and training curves.
+latent, a quantised model's code-index maps and training curves.
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot (so nothing here
 changes the user's matplotlib backend; figures render with Agg) and, given ``path``, also saves
@@ -392,3 +392,28 @@ def codebook_usage_chart(model, x, path: PathLike | None = None) -> Figure:
     axes.set_ylabel("share of grid positions")
     figure.tight_layout()
     return _saved(figure, path)
+
+
+def code_index_maps(model, x: np.ndarray, n: int = 10, path: PathLike | None = None) -> Figure:
+    """A quantised model's codes (VQVAE): the first ``n`` inputs (top row) above the grid of
+    codebook indices each is encoded to (bottom row), one colour per code, scaled to the image.
+
+    What a latent traversal shows for a continuous code: a quantised code has no axis to move
+    along, only the choice of code at each grid position."""
+    if not model_info(model).codebook:
+        raise ValueError(f"{type(model).__name__} has no codebook; use keras_ae.VQVAE.")
+    from matplotlib import colormaps
+
+    x = np.asarray(x)[:n]
+    images = _as_images(x)
+    if images.ndim == 3:
+        images = np.repeat(images[..., None], 3, axis=-1)
+    indices = model.encode_indices(x)  # (n, rows, cols)
+    colours = colormaps["nipy_spectral"](indices / max(model.num_codes - 1, 1))[..., :3]
+    height, width = images.shape[1:3]
+    rows, cols = indices.shape[1:]
+    scale = (-(-height // rows), -(-width // cols))
+    maps = np.repeat(np.repeat(colours, scale[0], axis=1), scale[1], axis=2)[:, :height, :width]
+    title = f"inputs / their codes ({rows}x{cols} grid of {model.num_codes} codes, one colour each)"
+    grid = image_grid(np.stack([images, maps.astype(np.float32)]))
+    return _saved(_show(grid, title, ["input", "codes"], rows=2), path)

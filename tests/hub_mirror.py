@@ -1,9 +1,9 @@
 """The Hub for the tests. ``mirror``: an olah Hub mirror on 127.0.0.1 serving
-``keras-ae-test/tiny``, two commits of a tiny preset (the first tagged ``v1``); ``hub`` points
-huggingface_hub at it with an empty cache (a test using it is skipped where olah or git is
-missing). ``fake_hub``: ``huggingface_hub.HfApi`` replaced by a recorder, for ``publish``, which
-olah cannot receive. ``tests/conftest.py`` loads this module as a plugin, so every test can use
-the fixtures."""
+``keras-ae-test/tiny``, two commits of a tiny preset (the first tagged ``v1``), and the README's
+``org/repo`` (the first, tagged ``v1``); ``hub`` points huggingface_hub at it with an empty
+cache (a test using it is skipped where olah or git is missing). ``fake_hub``:
+``huggingface_hub.HfApi`` replaced by a recorder, for ``publish``, which olah cannot receive.
+``tests/conftest.py`` loads this module as a plugin, so every test can use the fixtures."""
 
 import os
 import shutil
@@ -27,6 +27,8 @@ import keras_ae
 SHAPE = (4, 4, 1)
 ORG = "keras-ae-test"
 REPO_ID = f"{ORG}/tiny"
+#: The repository the README's examples name.
+README_REPO_ID = "org/repo"
 SERVER_START_TIMEOUT = 60.0
 
 
@@ -126,6 +128,12 @@ def mirror(tmp_path_factory):
     first = commit_preset(repository, keras_ae.save_preset(models[0], root / "v1"), "v1")
     git(repository, "tag", "v1")
     latest = commit_preset(repository, keras_ae.save_preset(models[1], root / "v2"), "v2")
+    # The README's example handle, hf://org/repo@v1 (tests/test_readme.py): the first preset.
+    example = root / "mirrors" / "models" / README_REPO_ID
+    example.mkdir(parents=True)
+    git(example, "init", "--quiet", "--initial-branch=main")
+    commit_preset(example, root / "v1", "v1")
+    git(example, "tag", "v1")
 
     port = free_port()
     config = root / "olah.toml"

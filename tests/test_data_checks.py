@@ -54,6 +54,19 @@ def test_out_of_range_data_is_refused_for_a_bernoulli_likelihood(model):
     _assert_unchanged(model, weights)
 
 
+def test_targets_are_refused_since_the_target_is_x(model):
+    weights = model.get_weights()
+    labels = np.arange(32) % 10
+    with pytest.raises(DataError, match=r"fit\(x, y\): an autoencoder's target is its input"):
+        model.fit(_good(), labels, verbose=0)
+    with pytest.raises(DataError, match=r"evaluate\(x, y\).*drop y"):
+        model.evaluate(_good(), labels, verbose=0)
+    _assert_unchanged(model, weights)
+    # A pipeline of (x, y) elements, e.g. datasets.load(..., with_labels=True), still trains.
+    pairs = tf.data.Dataset.from_tensor_slices((_good(), labels)).batch(8)
+    assert np.isfinite(model.fit(pairs, verbose=0).history["loss"][-1])
+
+
 def test_gaussian_likelihood_accepts_any_finite_values():
     model = keras_ae.Autoencoder(
         input_shape=(6, 6, 1), latent_dim=3, hidden_units=(8,), likelihood="gaussian"

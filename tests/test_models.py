@@ -216,3 +216,22 @@ def test_a_fresh_model_writes_each_bundled_weight_layout(name, tmp_path):
     bundled = _h5_layout(directory / preset_directory.WEIGHTS_FILE)
     assert bundled.pop("vars/noise_state", (2,)) == (2,)
     assert written == bundled
+
+
+def test_sampling_from_many_models_in_one_process_warns_of_no_retracing():
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for seed in range(7):  # TensorFlow warns from the fifth trace of one function's code
+            model = keras_ae.VAE(input_shape=(4, 4, 1), latent_dim=2, hidden_units=(8,), seed=seed)
+            model.sample(3, seed=0)
+            model.encode(np.zeros((2, 4, 4, 1), "float32"))
+            keras_ae.evaluation.posterior_moments(model, np.zeros((2, 4, 4, 1), "float32"))
+    finally:
+        logger.removeHandler(handler)
+    assert not [record for record in records if "retracing" in record.getMessage()]

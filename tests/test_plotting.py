@@ -115,3 +115,37 @@ def test_kl_bar_chart_and_training_curves(vae, digits, tmp_path):
     figure = plotting.training_curves(history, path=tmp_path / "c.png")
     assert len(figure.axes) == 2
     _check_png(tmp_path / "c.png", (400, 200))
+
+
+def test_code_index_maps_show_a_quantised_models_codes_under_its_inputs(digits, tmp_path):
+    from keras_ae.zoo.pictures import draw_pictures
+    from keras_ae.zoo.recipes import Recipe
+
+    model = keras_ae.VQVAE(
+        input_shape=(28, 28, 1),
+        latent_dim=8,
+        architecture="mlp",
+        hidden_units=(32,),
+        code_dim=2,
+        num_codes=8,
+        prior_channels=8,
+        prior_layers=2,
+        seed=1,
+    )
+    plotting.code_index_maps(model, digits[0], n=6, path=tmp_path / "codes.png")
+    _check_png(tmp_path / "codes.png", (300, 80))
+    with pytest.raises(ValueError, match="has no codebook"):
+        plotting.code_index_maps(keras_ae.VAE(input_shape=(4,), latent_dim=2), np.zeros((1, 4)))
+
+    # A recipe's traversal means nothing for a quantised code: its code-index maps are drawn.
+    recipe = Recipe.from_dict(
+        {
+            "name": "vq",
+            "model": {"class": "VQVAE"},
+            "data": {"name": "mnist_5k"},
+            "training": {"steps": 1},
+            "pictures": ["traversal", "code_indices"],
+        }
+    )
+    drawn = draw_pictures(model, recipe, {"x_test": digits[0]}, tmp_path / "preset")
+    assert sorted(drawn) == ["code_indices.png"]

@@ -151,6 +151,30 @@ def test_an_unknown_model_class_lists_the_registered_classes():
     assert isinstance(error.value, ValueError)  # a RecipeError is a ValueError too
 
 
+def test_a_model_field_typo_names_the_file_the_field_and_the_right_spelling(tmp_path):
+    # sed 's/hidden_units:/hiden_units:/' zoo_configs/ae_mnist.yaml > t.yaml
+    typo = tmp_path / "t.yaml"
+    recipe = (ROOT / "zoo_configs" / "ae_mnist.yaml").read_text()
+    typo.write_text(recipe.replace("hidden_units:", "hiden_units:"))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(typo)
+    message = str(error.value)
+    assert message.startswith(f"{typo}: unknown model field(s) ['hiden_units'] for Autoencoder.")
+    assert "model.hiden_units: did you mean 'hidden_units'?" in message
+    assert "Autoencoder takes: class, activation, architecture," in message
+
+
+def test_every_argument_a_model_class_takes_passes_the_recipe_check():
+    from keras_ae.zoo.recipes import model_arguments_of
+
+    assert "beta" in model_arguments_of(keras_ae.BetaVAE)  # its own
+    assert "hidden_units" in model_arguments_of(keras_ae.BetaVAE)  # Autoencoder's, via kwargs
+    assert "name" in model_arguments_of(keras_ae.VQVAE)  # keras.Model's
+    for name, cls in keras_ae.models.model_classes().items():
+        arguments = {key: 1 for key in model_arguments_of(cls)}  # checked by name only
+        Recipe.from_dict(_with("model", **{"class": name}, **arguments))
+
+
 def test_load_recipe_refuses_a_missing_file_and_bad_yaml(tmp_path):
     with pytest.raises(RecipeError, match="No recipe file at"):
         load_recipe(tmp_path / "missing.yaml")
@@ -162,6 +186,21 @@ def test_load_recipe_refuses_a_missing_file_and_bad_yaml(tmp_path):
     unknown.write_text(yaml.safe_dump(_recipe(trainng={})))
     with pytest.raises(RecipeError, match=re.escape(f"{unknown}: unknown section")):
         load_recipe(unknown)
+
+
+def test_evaluation_data_says_dsprites_figures_are_on_the_training_images():
+    from keras_ae.zoo.recipes import evaluation_data
+
+    dsprites = load_recipe(ROOT / "zoo_configs" / "beta_vae_dsprites.yaml").to_dict()
+    assert evaluation_data(dsprites).startswith(
+        "2,000 images sampled from all of dSprites, the images the model trained on"
+    )
+    assert "held-out" not in evaluation_data(dsprites)
+    tiny = load_recipe(TINY_RECIPE).to_dict()
+    assert evaluation_data(tiny, 50) == "50 held-out images of mnist_5k's test split"
+    same = Recipe.from_dict(_with("data", test_split="train")).to_dict()
+    assert evaluation_data(same) == "1,000 images of mnist_5k's train split, the training split"
+    assert evaluation_data(None) is None and evaluation_data({"name": "no data"}) is None
 
 
 # -------------------------------------------------------------------- to_dict and replace

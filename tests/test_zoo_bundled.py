@@ -129,6 +129,12 @@ def test_readme_zoo_table_is_current():
     )
 
 
+def test_a_quantised_models_headline_leaves_out_its_jacobian_norm_of_zero():
+    metrics = {"reconstruction.squared_error": 2.0, "jacobian.mean_frobenius_norm": 0.0}
+    assert readme_table.headline("VQVAE", metrics) == "test squared error 2.00"
+    assert "mean Jacobian norm 0.00" in readme_table.headline("VAE", metrics)
+
+
 def test_every_registered_name_has_a_recipe():
     for name in registry.PRESETS:
         assert (README.parent / "zoo_configs" / f"{name}.yaml").is_file(), name

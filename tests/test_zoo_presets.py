@@ -72,6 +72,46 @@ def test_save_then_load_gives_the_same_model_compiled_and_ready_to_fit(tmp_path,
     assert np.isfinite(history.history["loss"][-1])
 
 
+def test_a_keras_file_loads_back_checked_and_resumes_training_where_it_stopped(tmp_path, x):
+    model = tiny_vae()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9))
+    model.fit(x, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+
+    loaded = keras_ae.load(tmp_path / "m.keras")
+    assert type(loaded) is keras_ae.BetaVAE and loaded.compiled
+    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    assert isinstance(loaded.optimizer, keras.optimizers.SGD)
+    assert int(loaded.optimizer.iterations.numpy()) == 2  # with its optimizer's state
+    assert keras_ae.load(str(tmp_path / "m.keras"), compile=False).compiled is False
+    assert loaded.preset is None  # a .keras file records no card or metrics
+    # Both continue alike: the momentum was restored with the weights.
+    keras.utils.set_random_seed(1)
+    model.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    keras.utils.set_random_seed(1)
+    loaded.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(loaded.encode(x), model.encode(x), rtol=1e-5, atol=1e-6)
+
+
+def test_a_keras_file_goes_through_the_trust_checks(tmp_path):
+    inputs = keras.Input(SHAPE)
+    flat = keras.layers.Flatten()(inputs)
+    encoder = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2.0)(flat))
+    codes = keras.Input((16,))
+    decoder = keras.Model(codes, keras.layers.Reshape(SHAPE)(keras.layers.Dense(16)(codes)))
+    keras_ae.Autoencoder(encoder=encoder, decoder=decoder).save(tmp_path / "lambda.keras")
+    with pytest.raises(keras_ae.zoo.UnregisteredClassError, match="Lambda layer"):
+        keras_ae.load(tmp_path / "lambda.keras")
+
+    (tmp_path / "not_a_zip.keras").write_text("{}")
+    with pytest.raises(keras_ae.zoo.PresetError, match="not a .keras file"):
+        keras_ae.load(tmp_path / "not_a_zip.keras")
+    with pytest.raises(keras_ae.zoo.UnknownPresetError, match="No .keras file at"):
+        keras_ae.load(tmp_path / "missing.keras")
+    with pytest.raises(ValueError, match="drop revision"):
+        keras_ae.load(tmp_path / "lambda.keras", revision="v1")
+
+
 @pytest.mark.parametrize(
     "recipe, optimizer_class, learning_rate",
     [
@@ -158,6 +198,40 @@ def test_the_card_sets_the_papers_figures_beside_the_presets():
     assert "## Paper vs this preset" in card
     assert "| -ELBO | 80.97 (Paper 2015) | 91.5 | T = 64 | T = 16 |" in card
     assert "| -ELBO | 87.4 (Paper 2015) | not measured | T = 64 | T = 16; no run of ours |" in card
+
+
+@pytest.mark.parametrize(
+    ("data", "evaluation", "measured_on"),
+    [
+        (
+            {"name": "dsprites", "train_split": "all"},
+            {"test_examples": 2000, "ground_truth": True},
+            "Measured on 2,000 images sampled from all of dSprites, the images the model trained "
+            "on (dSprites has no test split; disentanglement is conventionally measured on the "
+            "training distribution).",
+        ),
+        (
+            {"name": "mnist", "train_split": "train[:-5000]", "test_split": "test"},
+            {"test_examples": 10000},
+            "Measured on 10,000 held-out images of mnist's test split.",
+        ),
+    ],
+)
+def test_the_card_says_what_its_metrics_are_measured_on(data, evaluation, measured_on):
+    from keras_ae.zoo.model_card import model_card
+
+    metadata = {
+        "class_name": "BetaVAE",
+        "parameter_count": 1,
+        "keras_ae_version": "0",
+        "keras_version": "3",
+        "weights_sha256": "0",
+        "recipe": {"data": data, "evaluation": evaluation},
+        "metrics": {"mig.discrete_mig": 0.3},
+    }
+    card = model_card(metadata, "preset")
+    assert f"## Metrics\n\n{measured_on}\n\n| metric | value |" in card
+    assert "held-out" not in card or "held-out images of mnist" in card
 
 
 def test_custom_functional_networks_load(tmp_path, x):
@@ -305,6 +379,53 @@ def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x)
     statuses = keras_ae.list_models(include_unavailable=True)
     assert (statuses["vae_mnist"], statuses["beta_vae_dsprites"]) == ("bundled", "hub")
     np.testing.assert_array_equal(keras_ae.load("vae_mnist").encode(x), model.encode(x))
+
+
+def test_a_loaded_preset_carries_its_metrics_recipe_card_and_pictures(tmp_path, x):
+    picture = tmp_path / "grid.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    recipe = {"name": "tiny", "optimizer": "adam"}
+    metadata = {"metrics": {"elbo.elbo": -1.5}, "recipe": recipe, "dataset": "mnist_5k"}
+    directory = keras_ae.save_preset(
+        tiny_vae(), tmp_path / "tiny", metadata, pictures={"samples.png": picture}
+    )
+
+    model = keras_ae.load(directory)
+    assert model.preset.metrics == {"elbo.elbo": -1.5}
+    assert model.preset.recipe == recipe
+    assert model.preset.card == (directory / "README.md").read_text()
+    assert "| elbo.elbo | -1.5 |" in model.preset.card
+    assert model.preset.pictures == {"samples.png": directory / "samples.png"}
+    assert model.preset.metadata["class_name"] == "BetaVAE"
+    assert model.preset.source == str(directory)
+    # Nothing of it is saved with the model: a second preset's weights file holds the same.
+    again = keras_ae.save_preset(model, tmp_path / "again")
+    assert _h5_contents(again / "model.weights.h5") == _h5_contents(directory / "model.weights.h5")
+    assert keras_ae.load(again).preset.metrics == {}
+    assert tiny_vae().preset is None
+
+
+def _h5_contents(path: Path) -> dict:
+    import h5py
+
+    contents = {}
+    with h5py.File(path, "r") as file:
+        file.visititems(
+            lambda name, item: (
+                contents.update({name: item[()].tobytes()})
+                if isinstance(item, h5py.Dataset)
+                else None
+            )
+        )
+    return contents
+
+
+def test_a_bundled_preset_has_its_card_on_the_model():
+    model = keras_ae.load("vae_mnist", compile=False)
+    assert model.preset.source == "vae_mnist"
+    assert model.preset.card.startswith("---\n") and "# vae_mnist" in model.preset.card
+    assert model.preset.metrics["active_units"] >= 1
+    assert model.preset.recipe["model"]["class"] == "VAE"
 
 
 def test_publish_uploads_exactly_the_preset_files(tmp_path, fake_hub):

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.arrays import as_float32, map_batches
+from keras_ae.arrays import as_float32, compiled, map_batches
 
 
 def encoder_jacobian_norms(model, x, batch_size: int = 32) -> np.ndarray:
     """``||d embedding / d x||_F`` of each example, by ``GradientTape.batch_jacobian`` over
     batches of ``batch_size``: ``(n,)``."""
 
-    @tf.function(reduce_retracing=True)
+    @compiled(reduce_retracing=True)
     def norms(batch):
         with tf.GradientTape() as tape:
             tape.watch(batch)

@@ -24,7 +24,7 @@ import tensorflow as tf
 from scipy.special import logsumexp
 
 from keras_ae import losses
-from keras_ae.arrays import as_float32, map_batches
+from keras_ae.arrays import as_float32, compiled, map_batches
 from keras_ae.models.registry import model_classes, model_info
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -50,7 +50,7 @@ def _check_vae(model, needs_density: bool) -> None:
 def posterior_moments(model, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The posterior mean and log-variance of each example, each ``(n, latent_dim)``."""
     _check_vae(model, needs_density=False)
-    posterior = tf.function(lambda batch: tuple(model.posterior(batch)), reduce_retracing=True)
+    posterior = compiled(lambda batch: tuple(model.posterior(batch)), reduce_retracing=True)
     return map_batches(posterior, as_float32(x), batch_size)
 
 
@@ -65,7 +65,7 @@ def _log_weight_chunks(
     """
     noise = np.random.RandomState(seed)
 
-    @tf.function(reduce_retracing=True)
+    @compiled(reduce_retracing=True)
     def log_weights(x_batch, mean, log_var, eps):
         # x_batch (b, *data_shape); mean, log_var (b, d); eps (b, s, d) -> (b, s)
         batch, samples, latent_dim = tf.unstack(tf.shape(eps))
@@ -171,7 +171,7 @@ def elbo(
     noise = np.random.RandomState(seed)
     batch_size = max(1, min(batch_size, decoder_batch_size // num_samples))
 
-    @tf.function(reduce_retracing=True)
+    @compiled(reduce_retracing=True)
     def terms(x_batch, eps):
         # x_batch (b, *data_shape); eps (s, b, d) -> reconstruction (b,), kl (b,)
         mean, log_var = model.posterior(x_batch, training=False)

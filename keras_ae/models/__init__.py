@@ -8,15 +8,19 @@ needs no edit here.
 import importlib
 import pkgutil
 
-from keras_ae.models.base import DataError
-from keras_ae.models.registry import (
+from keras_ae._backend import ensure_tensorflow_backend
+
+ensure_tensorflow_backend()
+
+from keras_ae.models.base import DataError  # noqa: E402
+from keras_ae.models.registry import (  # noqa: E402
     ModelInfo,
     get_model_class,
     model_classes,
     model_info,
     register_model,
 )
-from keras_ae.models.vae import normalised_beta
+from keras_ae.models.vae import normalised_beta  # noqa: E402
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import losses
-from keras_ae.arrays import map_batches
+from keras_ae.arrays import compiled, map_batches
 from keras_ae.data_checks import (
     BatchChecker,
     DataError,
@@ -68,7 +68,8 @@ class Autoencoder(keras.Model):
     logits; data in [0, 1]), ``"gaussian"`` (the decoder outputs means; fixed ``sigma``) or
     ``"squared_error"`` (the plain sum of squared errors).
 
-    ``fit(x)`` takes the data alone; targets, if given, are ignored, since the target is ``x``.
+    ``fit(x)`` takes the data alone, since the target is ``x``: ``fit(x, y)`` is refused (labels
+    in a ``tf.data`` pipeline's ``(x, y)`` elements are ignored).
     """
 
     #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``. The
@@ -80,6 +81,9 @@ class Autoencoder(keras.Model):
     later_stage_term_names: tuple[str, ...] = ()
     #: Whether the encoder has a mean and a log-variance head (the VAE family).
     gaussian_encoder = False
+    #: A loaded preset's records (``keras_ae.zoo.PresetInfo``: metrics, recipe, card), set by
+    #: ``keras_ae.load``; None for a model built or loaded otherwise.
+    preset = None
 
     def __init__(
         self,
@@ -436,8 +440,19 @@ class Autoencoder(keras.Model):
                 "updated with it."
             ) from None
 
+    @staticmethod
+    def _refuse_targets(y, method: str) -> None:
+        if y is not None:
+            raise DataError(
+                f"{method}(x, y): an autoencoder's target is its input, so {method} takes the "
+                f"images alone; drop y. Labels serve downstream tasks "
+                "(keras_ae.evaluation.classification_probes)."
+            )
+
     def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``, with the data checked first (see ``check_array``)."""
+        """``keras.Model.fit``, with the data checked first (see ``check_array``); ``y`` is
+        refused, since the target is ``x``."""
+        self._refuse_targets(y, "fit")
         validation = kwargs.get("validation_data")
         # Keras would build the main optimizer on every trainable variable; built here on the
         # main ones, it holds no slots for auxiliary networks or a later stage's (VQVAE's prior).
@@ -448,7 +463,8 @@ class Autoencoder(keras.Model):
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.evaluate``, with the data checked first."""
+        """``keras.Model.evaluate``, with the data checked first; ``y`` is refused."""
+        self._refuse_targets(y, "evaluate")
         return self._run_checked(
             lambda data: super(Autoencoder, self).evaluate(data, y, *args, **kwargs), x
         )
@@ -471,7 +487,7 @@ class Autoencoder(keras.Model):
     def _compiled(self, name: str, function: Callable) -> Callable:
         """``function`` as a ``tf.function``, compiled once per model and kept under ``name``."""
         if name not in self._inference_functions:
-            self._inference_functions[name] = tf.function(function, reduce_retracing=True)
+            self._inference_functions[name] = compiled(function, reduce_retracing=True)
         return self._inference_functions[name]
 
     def checked_data(self, x) -> np.ndarray:

@@ -34,7 +34,10 @@ class VAE(Autoencoder):
 
     The encoder outputs the posterior mean and log-variance, each ``(batch, latent_dim)``: as two
     outputs, or, for your own encoder, as one ``(batch, 2 * latent_dim)`` output split in halves.
-    ``active_units`` counts latents whose posterior mean varies over the batch by more than 0.01.
+    ``active_units`` counts latents whose posterior mean varies over the batch by more than 0.01;
+    ``fit`` and ``evaluate`` report the mean of that count over their batches, so small batches
+    (``evaluate``'s default of 32) can count fewer than a card's ``active_units``, which is
+    counted over all the evaluation images at once (``keras_ae.evaluation.active_units``).
     """
 
     term_names = ("loss", "reconstruction", "kl", "active_units")

@@ -1,11 +1,12 @@
-"""The model zoo: load a preset by name, ``hf://`` handle or directory; save and publish one."""
+"""The model zoo: load a preset by name, ``hf://`` handle or directory (or a model from a
+``.keras`` file); save and publish one."""
 
 import json
 import os
 from pathlib import Path
 
 from keras_ae.models.base import Autoencoder
-from keras_ae.zoo import hub, preset_directory, registry
+from keras_ae.zoo import hub, keras_file, preset_directory, registry
 from keras_ae.zoo.errors import (
     ChecksumError,
     IncompatibleVersionError,
@@ -22,6 +23,7 @@ from keras_ae.zoo.hub import (
     publish,
 )
 from keras_ae.zoo.preset_directory import save_preset
+from keras_ae.zoo.preset_info import PresetInfo
 from keras_ae.zoo.registry import list_models
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "MissingFileError",
     "NotCachedError",
     "PresetError",
+    "PresetInfo",
     "UnknownPresetError",
     "UnknownRepositoryError",
     "UnknownRevisionError",
@@ -97,12 +100,19 @@ def load(
     2. ``"hf://org/repo[@revision]"``, fetched with ``huggingface_hub.snapshot_download``
        (cached; honours ``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME``, ``HF_HUB_CACHE``);
     3. a registered name (see ``list_models``): the copy bundled with keras_ae when there is
-       one, else its Hub repository.
+       one, else its Hub repository;
+    4. a ``.keras`` file written by ``model.save("m.keras")``: checked as a preset is (there is
+       no checksum to verify), and compiled with the optimizer it was saved with and that
+       optimizer's state, so training resumes where it stopped.
 
     The weights must match the sha256 in ``metadata.json``; the config is deserialised with
     ``safe_mode=True`` into keras_ae's registered classes only; the model is compiled with the
     optimizer the preset records (``Adam()`` when it records none). ``revision`` picks a branch,
     tag or commit on the Hub.
+
+    The model's ``preset`` attribute (a ``PresetInfo``) holds what the preset records beside
+    its weights: ``model.preset.metrics``, ``.recipe``, ``.card`` (the model card's Markdown),
+    ``.pictures`` and the whole ``.metadata`` (``None`` for a ``.keras`` file).
     """
     return open_preset(name_or_uri, compile, revision)[0]
 
@@ -111,12 +121,22 @@ def open_preset(
     name_or_uri: str | os.PathLike, compile: bool = True, revision: str | None = None
 ) -> tuple[Autoencoder, dict, Path]:
     """``load``, resolving the preset once: the model, its ``metadata.json`` and its local
-    directory (which holds the model card and pictures)."""
+    directory (which holds the model card and pictures); for a ``.keras`` file, the model, ``{}``
+    and the file's path."""
+    text = os.fspath(name_or_uri)
+    if not hub.is_handle(text) and keras_file.is_keras_file(text):
+        if revision is not None:
+            raise ValueError(
+                f"revision={revision!r} applies to Hub presets, but {text!r} is a .keras file; "
+                "drop revision."
+            )
+        return keras_file.load_keras_file(text, compile), {}, Path(text).expanduser()
     directory, source, downloaded = resolve(name_or_uri, revision)
     model = preset_directory.load_directory(
         directory, compile=compile, source=source, discard_bad_weights=downloaded
     )
     metadata = json.loads((directory / preset_directory.METADATA_FILE).read_text(encoding="utf-8"))
+    model.preset = PresetInfo(source, directory, metadata)
     return model, metadata, directory
 
 

@@ -1,9 +1,10 @@
 """A recipe's evaluation of a model: ``keras_ae.evaluation.evaluate_model`` on the recipe's
-held-out data, plus the corrupted-input errors the recipe asks for."""
+evaluation data (held-out test images; for dSprites, samples of the training images), plus the
+corrupted-input errors the recipe asks for."""
 
 from keras_ae import evaluation
 from keras_ae.zoo.held_out import held_out_data
-from keras_ae.zoo.recipes import Recipe
+from keras_ae.zoo.recipes import Recipe, evaluation_data
 
 #: How much of its evaluation a training run does (``keras-ae train --evaluate``): the
 #: recipe's, a quick one for a smoke run, or none.
@@ -36,7 +37,7 @@ def evaluate(
     verbose: bool = True,
     disentanglement: bool = True,
 ) -> dict:
-    """The recipe's evaluation of ``model`` on its held-out data (keras_ae.evaluation);
+    """The recipe's evaluation of ``model`` on its evaluation data (keras_ae.evaluation);
     without ``disentanglement``, the ground truth's metrics (minutes at their sizes) are left
     out."""
     held_out = held_out or held_out_data(recipe)
@@ -63,5 +64,7 @@ def evaluate(
         )
         metrics.update({f"corrupted_input.{key}": value for key, value in errors.items()})
     if verbose:
-        print(evaluation.format_table(metrics, title=f"{recipe.name} ({type(model).__name__})"))
+        measured_on = evaluation_data(recipe.to_dict(), len(held_out["x_test"]))
+        title = f"{recipe.name} ({type(model).__name__}), on {measured_on}"
+        print(evaluation.format_table(metrics, title=title))
     return metrics

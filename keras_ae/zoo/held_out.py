@@ -1,4 +1,5 @@
-"""The held-out data a preset is evaluated and pictured on, and the recipe that says which."""
+"""The data a preset is evaluated and pictured on (held-out test images; for dSprites, samples of
+the training images), and the recipe that says which."""
 
 from collections.abc import Mapping
 
@@ -29,6 +30,24 @@ def held_out_data(recipe: Recipe) -> dict:
     keep = np.random.RandomState(0).permutation(len(x_train))[: 5 * n]
     x_train, y_train = x_train[keep], y_train[keep]
     return {"x_test": x_test, "y_test": y_test, "x_train": x_train, "y_train": y_train}
+
+
+def check_images_fit(model, recipe: Recipe, model_name: str | None = None) -> None:
+    """Raises ``RecipeError`` when the recipe's evaluation images are not the shape ``model``
+    takes, reading one image (or, for dSprites' ground truth, none) before anything else."""
+    data = recipe.data
+    if recipe.evaluation.ground_truth:
+        shape, where = datasets.DSprites.observation_shape, "dsprites"
+    else:
+        one = datasets.load(data.name, data.test_split, num_examples=1, seed=0, **data.options)
+        shape, where = one.shape[1:], f"{data.name}'s {data.test_split} split"
+    if tuple(shape) == tuple(model.data_shape):
+        return
+    name = model_name or type(model).__name__
+    raise RecipeError(
+        f"{name} takes images of shape {tuple(model.data_shape)}, but {where} gives images of "
+        f"shape {tuple(shape)}; evaluate it on a dataset of {tuple(model.data_shape)} images."
+    )
 
 
 def evaluation_recipe(

@@ -217,7 +217,8 @@ def publish(
 
     The preset is validated first; the repository is created if needed (``private`` applies
     then); only the preset's own files are uploaded. Log in first (``hf auth login``) or set
-    ``HF_TOKEN``.
+    ``HF_TOKEN``. A Hub that cannot be reached, refuses the credentials, answers with an error
+    or cuts the connection off ends in a ``HubError`` saying so.
     """
     files = preset_directory.validate(directory)
     handle = parse_handle(uri)
@@ -232,12 +233,56 @@ def publish(
             "retry."
         )
     api = _api()
-    api.create_repo(handle.repo_id, repo_type="model", private=private, exist_ok=True)
-    commit = api.upload_folder(
-        repo_id=handle.repo_id,
-        repo_type="model",
-        folder_path=str(directory),
-        allow_patterns=files,
-        commit_message=commit_message or f"Upload keras-ae preset {Path(directory).name}",
-    )
+    try:
+        api.create_repo(handle.repo_id, repo_type="model", private=private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=handle.repo_id,
+            repo_type="model",
+            folder_path=str(directory),
+            allow_patterns=files,
+            commit_message=commit_message or f"Upload keras-ae preset {Path(directory).name}",
+        )
+    except hf_errors.HfHubHTTPError as error:
+        raise _publish_answered_with_error(handle, error) from error
+    except (OSError, hf_errors.HTTPError) as error:
+        raise _publish_interrupted(handle, error) from error
     return f"{SCHEME}{handle.repo_id}@{commit.oid}"
+
+
+#: What a failed publish leaves: the Hub makes a commit whole or not at all.
+_NO_COMMIT = (
+    "The repository holds its previous files or the whole preset, never part of it (the Hub "
+    "makes a commit whole or not at all)."
+)
+
+
+def _publish_answered_with_error(handle: HubHandle, error: hf_errors.HfHubHTTPError) -> HubError:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    detail = getattr(error, "server_message", None) or str(error).splitlines()[0]
+    if status in (401, 403):
+        return HubError(
+            f"Cannot publish to {handle}: {endpoint()} refused the credentials (HTTP {status}: "
+            f"{detail}). Log in with `hf auth login`, or set HF_TOKEN, with a token that may "
+            f"write to {handle.repo_id.split('/')[0]!r}, then publish again. {_NO_COMMIT}"
+        )
+    if status is not None and status >= 500:
+        return HubError(
+            f"Cannot publish to {handle}: {endpoint()} answered HTTP {status} ({detail}). This "
+            f"is the server's fault, not the preset's; publish again later. {_NO_COMMIT}"
+        )
+    return HubError(
+        f"Cannot publish to {handle}: {endpoint()} answered HTTP {status} ({detail}). {_NO_COMMIT}"
+    )
+
+
+def _publish_interrupted(handle: HubHandle, error: Exception) -> HubError:
+    reason = f"{type(error).__name__}: {error}"
+    if isinstance(error, ConnectionRefusedError) or "connect" in type(error).__name__.lower():
+        return HubError(
+            f"Cannot publish to {handle}: {endpoint()} cannot be reached ({reason}). Check your "
+            f"connection (and HF_ENDPOINT, if you use a mirror), then publish again. {_NO_COMMIT}"
+        )
+    return HubError(
+        f"Cannot publish to {handle}: the connection to {endpoint()} was cut off ({reason}). "
+        f"Publish again to retry. {_NO_COMMIT}"
+    )

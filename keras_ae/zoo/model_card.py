@@ -10,6 +10,7 @@ from huggingface_hub import ModelCardData
 
 from keras_ae.zoo import registry
 from keras_ae.zoo.preset_files import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE
+from keras_ae.zoo.recipes import evaluation_data
 
 
 def _family_tag(class_name: str) -> str:
@@ -166,7 +167,11 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     lines += _paper_section(metadata.get("recipe") or {}, metrics)
     lines += _baseline_section(metrics)
     if metrics:
-        lines += ["## Metrics", "", "| metric | value |", "| --- | --- |"]
+        lines += ["## Metrics", ""]
+        measured_on = evaluation_data(metadata.get("recipe"))
+        if measured_on:
+            lines += [f"Measured on {measured_on}.", ""]
+        lines += ["| metric | value |", "| --- | --- |"]
         lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]
         lines += [""]
     if metadata.get("pictures"):

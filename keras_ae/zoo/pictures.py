@@ -1,5 +1,5 @@
 """A preset's pictures, as its recipe lists them: reconstructions, latent traversal (PNG and GIF),
-samples, first-layer filters, KL per latent, latent map."""
+samples, first-layer filters, KL per latent, latent map, codebook usage, code-index maps."""
 
 import os
 from pathlib import Path
@@ -30,7 +30,8 @@ def draw_pictures(
     for picture in recipe.pictures:
         if picture == "reconstructions":
             plotting.reconstruction_grid(model, shown, path=path("reconstructions.png"))
-        elif picture == "traversal":
+        elif picture == "traversal" and not capabilities.codebook:
+            # A quantised code has no axis to traverse: its picture is code_indices.
             plotting.latent_traversal(
                 model, shown[0], reference=x, kl=kl, path=path("traversal.png")
             )
@@ -47,6 +48,8 @@ def draw_pictures(
             plotting.canvas_grid(model, len(shown), seed=0, path=path("canvas_samples.png"))
         elif picture == "codebook" and capabilities.codebook:
             plotting.codebook_usage_chart(model, x, path=path("codebook.png"))
+        elif picture == "code_indices" and capabilities.codebook:
+            plotting.code_index_maps(model, shown, path=path("code_indices.png"))
         elif picture == "latent_map" and "y_test" in held_out:
             codes = model.encode(x)
             plotting.latent_scatter(codes, held_out["y_test"], path=path("latent_map.png"))

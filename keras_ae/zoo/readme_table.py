@@ -43,37 +43,45 @@ LABELS = {
     "sample_quality.confident_share": ("samples read as digits", "{:.2f}"),
 }
 SAMPLE_QUALITY = ("sample_quality.frechet_distance", "sample_quality.confident_share")
+#: What the table's metrics are measured on (``recipes.evaluation_data`` says it per preset).
+MEASURED_ON = (
+    "MNIST: held-out test digits; dSprites: samples of the training images, as disentanglement "
+    "is conventionally measured"
+)
 
 
 def headline(class_name: str, metrics: dict) -> str:
     """A preset's headline metrics as one line: the test error, its family's targets, the
-    encoder's Jacobian norm."""
-    try:
-        family = model_info(class_name).headline_metrics
-    except ValueError:  # a class this keras_ae does not know: the common metrics only
-        family = ()
-    keys = (
-        "reconstruction.squared_error",
-        *family,
-        *SAMPLE_QUALITY,
-        "jacobian.mean_frobenius_norm",
-    )
+    encoder's Jacobian norm (but for a quantised code, whose Jacobian is 0 by definition)."""
     shown = []
-    for key in keys:
-        if key in metrics:
-            label, form = LABELS[key]
-            part = f"{label} {form.format(metrics[key])}"
-            if key == "nll.importance_weighted" and "nll.num_samples" in metrics:
-                part += f" (k={metrics['nll.num_samples']})"
-            shown.append(part)
+    for key in headline_keys(class_name, metrics):
+        label, form = LABELS[key]
+        part = f"{label} {form.format(metrics[key])}"
+        if key == "nll.importance_weighted" and "nll.num_samples" in metrics:
+            part += f" (k={metrics['nll.num_samples']})"
+        shown.append(part)
     return "; ".join(shown)
+
+
+def headline_keys(class_name: str, metrics: dict) -> list[str]:
+    """The keys of ``metrics`` that make a preset's headline, in order (see ``headline``)."""
+    try:
+        info = model_info(class_name)
+        family, quantised = info.headline_metrics, info.codebook
+    except ValueError:  # a class this keras_ae does not know: the common metrics only
+        family, quantised = (), False
+    # A quantised code is piecewise constant in the input: its Jacobian is 0 by definition,
+    # which says nothing about the model.
+    jacobian = () if quantised else ("jacobian.mean_frobenius_norm",)
+    keys = ("reconstruction.squared_error", *family, *SAMPLE_QUALITY, *jacobian)
+    return [key for key in keys if key in metrics]
 
 
 def zoo_table() -> str:
     """A Markdown table of every registered preset: bundled ones with their measured metrics,
     the others with their status."""
     rows = [
-        "| name | model | data | parameters | headline metrics (held-out data) |",
+        f"| name | model | data | parameters | headline metrics ({MEASURED_ON}) |",
         "| --- | --- | --- | --- | --- |",
     ]
     bundled = []

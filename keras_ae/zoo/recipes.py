@@ -35,7 +35,7 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
       pca_components: 30              # the PCA baseline's size (default: the code's width)
       likelihood_examples: 1000       # test images for the ELBO and the importance-sampled NLL
       sample_quality: 10000           # samples scored by the digit classifier (28x28x1 models)
-    pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook]
+    pictures: [reconstructions, traversal, samples, filters, kl, canvas, codebook, code_indices]
     paper:                            # the paper's figures, set beside this preset's on its card
       - source: Hinton & Salakhutdinov 2006, Fig. 2
         measure: squared error per test image
@@ -46,7 +46,9 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
 """
 
 import dataclasses
+import difflib
 import hashlib
+import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -68,6 +70,7 @@ PICTURES = (
     "latent_map",
     "canvas",
     "codebook",
+    "code_indices",
 )
 _SECTIONS = (
     "name",
@@ -82,6 +85,8 @@ _SECTIONS = (
 #: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
 PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
 _PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
+#: The arguments every model takes from ``keras.Model`` itself (past the classes' ``**kwargs``).
+_KERAS_MODEL_ARGUMENTS = ("name", "dtype", "trainable")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
@@ -181,6 +186,7 @@ class Recipe:
             raise RecipeError(
                 f"{source}: model.seed: the model is seeded with training.seed; move it there."
             )
+        _check_model_arguments(model_class, [key for key in model if key != "class"], source)
         data = _section(recipe, "data", source)
         if "name" not in data:
             raise RecipeError(f"{source}: data.name names the dataset, e.g. 'mnist_5k'.")
@@ -358,6 +364,35 @@ class Recipe:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def evaluation_data(
+    recipe: Mapping | None, examples: int | None = None, brief: bool = False
+) -> str | None:
+    """What a recipe's metrics are measured on, in words, from its YAML layout (as a preset's
+    ``metadata.json`` records it), ``examples`` images (default: ``test_examples``); None
+    without a recipe. ``brief`` leaves out why, for a second mention.
+
+    dSprites (``evaluation.ground_truth``) has no test split: its images are sampled from all of
+    dSprites, the images the model trained on, as disentanglement is conventionally measured.
+    """
+    if not isinstance(recipe, Mapping) or not isinstance(recipe.get("data"), Mapping):
+        return None
+    data = recipe["data"]
+    evaluation = recipe.get("evaluation") or {}
+    count = examples or evaluation.get("test_examples") or EvaluationSpec.test_examples
+    if evaluation.get("ground_truth") and brief:
+        return f"{count:,} images sampled from all of dSprites (its training images)"
+    if evaluation.get("ground_truth"):
+        return (
+            f"{count:,} images sampled from all of dSprites, the images the model trained on "
+            "(dSprites has no test split; disentanglement is conventionally measured on the "
+            "training distribution)"
+        )
+    test_split = data.get("test_split", DataSpec.test_split)
+    if test_split == data.get("train_split", DataSpec.train_split):
+        return f"{count:,} images of {data.get('name')}'s {test_split} split, the training split"
+    return f"{count:,} held-out images of {data.get('name')}'s {test_split} split"
+
+
 def _section(recipe: Mapping, key: str, source: str) -> dict:
     value = recipe.get(key) or {}
     if not isinstance(value, Mapping):
@@ -382,6 +417,48 @@ def _model_class_named(name, source: str) -> type:
         return get_model_class(name)
     except ValueError as error:
         raise RecipeError(f"{source}: model.class: {error}") from None
+
+
+def model_arguments_of(model_class: type) -> list[str]:
+    """The keyword arguments ``model_class`` takes: its own ``__init__``'s, and, through each
+    ``**kwargs``, its bases' down to ``keras.Model``'s (``name``, ``dtype``, ``trainable``)."""
+    import keras
+
+    names = []
+    for cls in model_class.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        module = cls.__module__
+        if not issubclass(cls, keras.Model) or module == "keras" or module.startswith("keras."):
+            names += _KERAS_MODEL_ARGUMENTS
+            break
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        names += [
+            parameter.name
+            for parameter in parameters
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        ]
+        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    return sorted(set(names) - {"seed"})
+
+
+def _check_model_arguments(model_class: type, given: list[str], source: str) -> None:
+    """Refuses a ``model`` field the class does not take, with the closest it does take."""
+    accepted = model_arguments_of(model_class)
+    unknown = [name for name in given if name not in accepted]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), accepted, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"model.{name}: did you mean {close[0]!r}?")
+    raise RecipeError(
+        f"{source}: unknown model field(s) {unknown} for {model_class.__name__}. "
+        + (" ".join(hints) + " " if hints else "")
+        + f"{model_class.__name__} takes: class, {', '.join(accepted)}."
+    )
 
 
 def _has_learned_prior(model_class: type) -> bool:

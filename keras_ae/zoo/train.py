@@ -9,8 +9,9 @@ chunk's index, so a resumed run sees the same data as an uninterrupted one.
 With ``data.validation_split``, each checkpoint also scores the stage's objective on that split
 (carved from the training images, never the test set) and keeps the best-scoring weights; the
 last stage's best weights become the preset, so the stopping step is chosen on validation data.
-When all steps are done it evaluates the model on held-out data, draws its pictures and writes
-the preset to ``out_dir/<name>``."""
+When all steps are done it evaluates the model on its evaluation data (held-out test images;
+for dSprites, samples of the training images), draws its pictures and writes the preset to
+``out_dir/<name>``."""
 
 import dataclasses
 import json
@@ -28,7 +29,13 @@ from keras_ae.zoo import preset_directory
 from keras_ae.zoo.evaluation_run import EVALUATIONS, evaluate, quick_recipe
 from keras_ae.zoo.held_out import held_out_data
 from keras_ae.zoo.pictures import draw_pictures
-from keras_ae.zoo.recipes import FINGERPRINT_VERSION, Recipe, RecipeError, load_recipe
+from keras_ae.zoo.recipes import (
+    FINGERPRINT_VERSION,
+    Recipe,
+    RecipeError,
+    evaluation_data,
+    load_recipe,
+)
 
 CHECKPOINT_DIR = "checkpoints"
 #: Test inputs saved with each preset, with the trained model's outputs (preset's golden.npz).
@@ -356,6 +363,25 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
         progress.bar.update(done, finalize=True)
 
 
+def _checkpoint_state(recipe: Recipe, out_dir: Path) -> dict | None:
+    """The recipe's checkpoint state under ``out_dir``, or None when there is none."""
+    state_file = out_dir / CHECKPOINT_DIR / recipe.name / CHECKPOINT_STATE
+    return json.loads(state_file.read_text()) if state_file.is_file() else None
+
+
+def _preset_is_current(recipe: Recipe, preset: Path) -> bool:
+    """Whether ``preset`` was written by a finished run of exactly this recipe (same model,
+    data, training length and evaluation), so that running it again would only redo it."""
+    metadata_file = preset / preset_directory.METADATA_FILE
+    if not metadata_file.is_file():
+        return False
+    try:
+        metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return metadata.get("recipe") == recipe.to_dict()
+
+
 def train(
     recipe: Recipe | dict | str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -372,7 +398,11 @@ def train(
     ``evaluation`` is ``"full"`` (the recipe's evaluation), ``"quick"`` (a smoke run's: at
     most ``QUICK_SIZES`` held-out examples and samples, no disentanglement metrics) or
     ``"none"`` (no metrics; the pictures are drawn on the quick held-out data). The metadata
-    of a preset not fully evaluated says so (``evaluation_mode``), and so does its card."""
+    of a preset not fully evaluated says so (``evaluation_mode``), and so does its card.
+
+    A preset already written from this very recipe is returned as it is (delete it to have it
+    evaluated and written again); a finished checkpoint without one is evaluated, and says so.
+    """
     if evaluation not in EVALUATIONS:
         raise RecipeError(f"evaluation must be one of {EVALUATIONS}, got {evaluation!r}.")
     if isinstance(recipe, dict):
@@ -381,7 +411,23 @@ def train(
         recipe = load_recipe(recipe)
     recipe = with_overrides(recipe, steps, epochs, dataset)
     out_dir = Path(out_dir)
+    preset = out_dir / recipe.name
+    if _preset_is_current(recipe, preset):
+        if verbose:
+            print(
+                f"{recipe.name} is already trained and its preset {preset} was written from this "
+                "recipe: nothing to do. To evaluate it again: keras-ae eval "
+                f"{preset}; to rewrite the preset, delete it and rerun."
+            )
+        return preset
+    before = _checkpoint_state(recipe, out_dir)
     model, state = fit_recipe(recipe, out_dir, verbose=verbose)
+    if verbose and before is not None and before.get("history") == state["history"]:
+        print(
+            f"{recipe.name}: training was already done ({before['trained_steps']} steps, "
+            f"checkpoint in {out_dir / CHECKPOINT_DIR / recipe.name}); evaluating the model and "
+            "writing its preset."
+        )
     evaluated = recipe if evaluation == "full" else quick_recipe(recipe)
     held_out = held_out_data(evaluated)
     metrics = {}
@@ -400,7 +446,11 @@ def train(
             "description": recipe.description,
             "recipe": recipe.to_dict(),
             "dataset": {"name": recipe.data.name, "split": recipe.data.train_split},
-            "evaluation_split": recipe.data.test_split,
+            # dSprites' ground truth is sampled from all of it: it has no test split.
+            "evaluation_split": recipe.data.train_split
+            if recipe.evaluation.ground_truth
+            else recipe.data.test_split,
+            "evaluation_data": evaluation_data(recipe.to_dict(), len(held_out["x_test"])),
             "seed": recipe.training.seed,
             "wall_time_seconds": round(state["wall_time_seconds"], 1),
             "history": state["history"],

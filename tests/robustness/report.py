@@ -16,7 +16,7 @@ from _cases import SURFACES
 WHAT_IS_KEPT = {
     "data": "weights unchanged by a refused batch",
     "presets": "files unchanged, no weight read",
-    "hub": "the next healthy load gives the right weights",
+    "hub": "the next healthy load gives the right weights; a failed publish leaves the preset",
     "interruptions": "the old state or the new one; training resumes bit-identically",
     "numerical": "the last good checkpoint",
 }

@@ -1,10 +1,13 @@
 """The Hub misbehaving: a mirror that stops mid-download, answers 404 or 500, a revision that
 does not exist, offline with a partial cache, two processes filling one empty cache at once.
 Each ends in a ``HubError`` saying what to do, and the cache is never left in a state that a
-later load trusts wrongly: the next healthy load gives the right weights."""
+later load trusts wrongly: the next healthy load gives the right weights. ``publish`` meets the
+same faults (a Hub that cannot be reached, answers 500, refuses the credentials or cuts the
+connection off) and ends in a ``HubError`` too, with the preset directory unchanged."""
 
 import http.client
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -16,12 +19,13 @@ import huggingface_hub
 import numpy as np
 import pytest
 from _cases import refused, survives
-from hub_mirror import REPO_ID
+from hub_mirror import REPO_ID, free_port
 
 import keras_ae
-from keras_ae.zoo import HubError, NotCachedError
+from keras_ae.zoo import HubError, NotCachedError, preset_directory
 
 WEIGHTS = "model.weights.h5"
+REFUSED_CREDENTIALS = b'{"error": "Invalid credentials in Authorization header"}'
 
 
 class FaultyProxy:
@@ -42,12 +46,48 @@ class FaultyProxy:
             def do_GET(self):
                 proxy.forward(self, with_body=True)
 
+            def do_POST(self):
+                proxy.receive(self)
+
+            do_PUT = do_POST
+
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def receive(self, request) -> None:
+        """An upload (olah receives none): answered by the fault alone."""
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        if self.mode == "cut off" and request.path == "/api/repos/create":
+            # The repository is created; the upload that follows is cut off.
+            repo = json.loads(body)
+            url = f"{self.url}/{repo['organization']}/{repo['name']}"
+            self.answer(request, 200, json.dumps({"url": url}).encode())
+        elif self.mode == "cut off":
+            request.close_connection = True
+            request.connection.shutdown(2)
+        elif self.mode == "refuses credentials":
+            self.answer(request, 401, REFUSED_CREDENTIALS)
+        else:
+            self.answer(request, 500, b"{}")
+
+    @staticmethod
+    def answer(request, status: int, body: bytes) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
     def forward(self, request, with_body: bool) -> None:
         is_weights = request.path.endswith("/" + WEIGHTS)
+        if self.mode == "refuses credentials":
+            self.answer(request, 401, REFUSED_CREDENTIALS)
+            return
+        if self.mode == "cut off":
+            request.close_connection = True
+            request.connection.shutdown(2)
+            return
         if self.mode == "error 500" or (self.mode == "weights 404" and is_weights):
             status = 500 if self.mode == "error 500" else 404
             request.send_response(status)
@@ -144,6 +184,45 @@ def test_a_revision_that_does_not_exist_is_named(proxy):
         keras_ae.zoo.UnknownRevisionError,
         "'v7'",
     )
+
+
+@pytest.fixture
+def preset(tmp_path):
+    """A tiny preset directory to publish, and the sha256 of each of its files."""
+    model = keras_ae.VAE(input_shape=(4, 4, 1), latent_dim=2, hidden_units=(8,), seed=0)
+    directory = keras_ae.save_preset(model, tmp_path / "tiny")
+    return directory, _digests(directory)
+
+
+def _digests(directory: Path) -> dict:
+    return {path.name: preset_directory.sha256_of(path) for path in directory.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("fault", "match"),
+    [
+        ("unreachable", "cannot be reached.*HF_ENDPOINT"),
+        ("error 500", "answered HTTP 500.*server's fault"),
+        ("refuses credentials", "refused the credentials.*HTTP 401.*hf auth login.*HF_TOKEN"),
+        ("cut off", "cut off.*Publish again"),
+    ],
+)
+def test_publish_to_a_faulty_hub_gives_a_hub_error_and_leaves_the_preset(
+    proxy, preset, monkeypatch, fault, match
+):
+    directory, digests = preset
+    proxy.mode = fault
+    if fault == "unreachable":
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    error = refused(
+        "hub",
+        f"publish to a Hub that {fault.replace('error 500', 'answers 500')}",
+        lambda: keras_ae.publish(directory, "hf://someone/tiny"),
+        HubError,
+        match,
+    )
+    assert "whole or not at all" in str(error)
+    assert _digests(directory) == digests
 
 
 _LOAD_AND_PRINT = """
