@@ -34,9 +34,15 @@ def _python_blocks() -> list[tuple[str, int, str]]:
     return blocks
 
 
+def _needs_full_mnist(code: str) -> bool:
+    return 'load("mnist"' in code
+
+
 def _marks(code: str) -> list:
-    # Preparing the full keras_ae_dsprites takes minutes: the large tier.
-    return [pytest.mark.large] if "tfds.load(" in code else [pytest.mark.slow]
+    # Preparing the full keras_ae_dsprites takes minutes, full MNIST needs its wheel: the large
+    # tier.
+    large = "tfds.load(" in code or _needs_full_mnist(code)
+    return [pytest.mark.large] if large else [pytest.mark.slow]
 
 
 BLOCKS = _python_blocks()
@@ -55,8 +61,10 @@ def test_the_readme_has_the_blocks_this_file_runs():
     "block",
     [pytest.param(block, marks=_marks(block[2]), id=f"line{block[1]}") for block in OFFLINE],
 )
-def test_an_offline_block_runs_in_a_fresh_interpreter(block, tmp_path):
+def test_an_offline_block_runs_in_a_fresh_interpreter(block, tmp_path, request):
     section, line, code = block
+    if _needs_full_mnist(code):
+        request.getfixturevalue("full_mnist")
     # TFDS's data directory and Keras' cache are the session's empty ones (tests/conftest.py).
     env = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
     result = subprocess.run(
