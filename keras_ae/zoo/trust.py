@@ -9,8 +9,6 @@ of Keras' own.
 """
 
 import copy
-import hashlib
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import keras
 
 from keras_ae._stateless import variable_bytes
+from keras_ae.checksums import sha256_of
 from keras_ae.models.base import Autoencoder
 from keras_ae.version import __version__
 from keras_ae.zoo.errors import (
@@ -33,15 +32,6 @@ _PACKAGE = "keras_ae"
 _CODE_CARRYING_LAYERS = ("Lambda",)
 #: The largest ``config.json``/``metadata.json`` read: save_preset writes a few kilobytes.
 MAX_JSON_BYTES = 8 << 20
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _major_minor(version: str) -> tuple[int, int] | None:
