@@ -25,6 +25,8 @@ import keras
 import numpy as np
 
 from keras_ae import datasets
+from keras_ae.evaluation.likelihood import kl_per_latent
+from keras_ae.models.registry import model_info
 from keras_ae.zoo import preset_directory
 from keras_ae.zoo.evaluation_run import EVALUATIONS, evaluate, quick_recipe
 from keras_ae.zoo.held_out import held_out_data
@@ -43,6 +45,10 @@ GOLDEN_EXAMPLES = 8
 CHECKPOINT_STATE = "state.json"
 # Checkpoints written before the state named its model file hold this one.
 _LEGACY_MODEL = "model.keras"
+#: Training images (the first of the seed-0 shuffle) on which every checkpoint of a model with
+#: a posterior records its KL per latent, so a preset's history shows when each latent switched
+#: on (Burgess et al.'s picture for the capacity VAE).
+KL_PROBE_EXAMPLES = 1024
 
 
 class TrainingDivergedError(RecipeError):
@@ -158,6 +164,18 @@ def _validation_images(recipe: Recipe):
     data = recipe.data
     binarize = "static" if data.binarize else None
     return datasets.load(data.name, data.validation_split, binarize=binarize, **data.options)
+
+
+def _kl_probe_images(recipe: Recipe, model, stage: "_Stage", first_stage: str):
+    """The fixed training images of the per-latent KL record, or None when there is nothing to
+    record: the model has no posterior, or the stage is not its first (the one that trains the
+    posterior), or that stage has no steps left."""
+    if stage.name != first_stage or not model_info(model).has_posterior:
+        return None
+    if stage.done(model) >= stage.target:
+        return None
+    pipeline = _training_data(recipe, 0).unbatch().take(KL_PROBE_EXAMPLES)
+    return np.stack(list(pipeline.as_numpy_iterator()))
 
 
 def _best_file(stage: "_Stage", step: int) -> str:
@@ -300,7 +318,7 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
                 f"The checkpoint in {checkpoint} has {done} {stage.name} steps, more than the "
                 f"{stage.target} asked for."
             )
-        _train_stage(model, recipe, stage, state, checkpoint, verbose)
+        _train_stage(model, recipe, stage, state, checkpoint, verbose, stages[0].name)
     best = state.get("best", {}).get(stages[-1].name)
     if best is not None:
         # Earlier stages' best weights are not restored: a later stage was trained on top of
@@ -310,13 +328,16 @@ def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
     return model, state
 
 
-def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: Path, verbose):
+def _train_stage(
+    model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: Path, verbose, first_stage: str
+):
     seed = recipe.training.seed + stage.seed_offset
     chunk = recipe.training.checkpoint_every
     per_execution = recipe.training.steps_per_execution
     done = stage.done(model)
     progress = _Progress(stage, done, verbose)
     validation = _validation_images(recipe) if recipe.data.validation_split else None
+    kl_probe = _kl_probe_images(recipe, model, stage, first_stage)
     while done < stage.target:
         keras.utils.set_random_seed(seed + done)
         steps = min(chunk, stage.target - done)
@@ -346,6 +367,8 @@ def _train_stage(model, recipe: Recipe, stage: _Stage, state: dict, checkpoint: 
         state["history"].append(
             {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
         )
+        if kl_probe is not None:
+            state["history"][-1]["kl_per_latent"] = kl_per_latent(model, kl_probe).tolist()
         state.update(
             {
                 "fingerprint": recipe.fingerprint(),
