@@ -34,8 +34,8 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
 
 
 def test_every_checkpoint_records_the_kl_of_each_latent_on_fixed_training_images(tmp_path):
-    from keras_ae.evaluation.likelihood import kl_per_latent
     from keras_ae import datasets
+    from keras_ae.evaluation.likelihood import kl_per_latent
     from keras_ae.zoo.train import KL_PROBE_EXAMPLES
 
     # No validation split: the model returned is the last checkpoint's, not the best one's.
