@@ -45,6 +45,33 @@ def test_beta_tcvae_rejects_a_bad_dataset_size():
         keras_ae.BetaTCVAE(**SMALL, dataset_size=0)
 
 
+def test_beta_tcvae_trains_with_the_stratified_estimator_and_keeps_it(mnist_images, tmp_path):
+    x = mnist_images[0][:256]
+    model = keras_ae.BetaTCVAE(**SMALL, dataset_size=4000, estimator="mss")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(x, batch_size=64, epochs=1, verbose=0).history
+    assert np.isfinite(history["tc"][-1]) and np.isfinite(history["loss"][-1])
+    model.save(tmp_path / "mss.keras")
+    assert keras.saving.load_model(tmp_path / "mss.keras").estimator == "mss"
+    # Both estimators share the decomposition's sum, not its split.
+    mws = keras_ae.BetaTCVAE(**SMALL, dataset_size=4000)
+    mws.set_weights(model.get_weights())
+    noise = tf.constant(np.random.default_rng(0).normal(size=(64, 6)).astype("float32"))
+    for each in (model, mws):
+        each.sample_noise = lambda shape: noise
+    stratified, weighted = (
+        model.loss_terms(tf.constant(x[:64])),
+        mws.loss_terms(tf.constant(x[:64])),
+    )
+    total = ("mutual_info", "tc", "dimension_kl")
+    np.testing.assert_allclose(
+        sum(stratified[name] for name in total), sum(weighted[name] for name in total), rtol=1e-4
+    )
+    assert abs(float(stratified["tc"] - weighted["tc"])) > 1e-3
+    with pytest.raises(ValueError, match="minibatch-stratified"):
+        keras_ae.BetaTCVAE(**SMALL, estimator="exact")
+
+
 def _straight_and_resumed(build, x, tmp_path):
     """Two epochs straight, and one epoch, a .keras round trip, then one more: both models."""
 
