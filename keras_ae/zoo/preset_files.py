@@ -8,8 +8,8 @@ WEIGHTS_FILE = "model.weights.h5"
 TRAINING_WEIGHTS_FILE = "training.weights.h5"
 #: What loading a preset without its ``TRAINING_WEIGHTS_FILE`` means (messages and the card).
 LOADED_WITHOUT_TRAINING_WEIGHTS = (
-    "it encodes, decodes, reconstructs and samples exactly as with it, and fit trains freshly "
-    "initialised training-only networks instead of resuming with the trained ones"
+    "the model encodes, decodes, reconstructs and samples exactly as with it, and `fit` "
+    "trains freshly initialised training-only networks instead of resuming with the trained ones"
 )
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
