@@ -260,14 +260,19 @@ def test_a_factor_vae_preset_holds_no_optimizer_moments(mnist_images, tmp_path):
     model.fit(x, batch_size=64, epochs=1, verbose=0)
     directory = keras_ae.save_preset(model, tmp_path / "factor_vae")
     # The discriminator's Adam is saved unbuilt: its step count and learning rate (scalars),
-    # none of its moments (which would double the discriminator's 5 million numbers).
-    with h5py.File(directory / "model.weights.h5") as weights:
-        shapes = {}
-        weights.visititems(
-            lambda key, item: (
-                shapes.update({key: item.shape}) if isinstance(item, h5py.Dataset) else None
+    # none of its moments (which would double the discriminator's 5 million numbers). Both are
+    # training-only, kept in training.weights.h5.
+    shapes = {}
+    for name in ("model.weights.h5", "training.weights.h5"):
+        with h5py.File(directory / name) as weights:
+            weights.visititems(
+                lambda key, item, name=name: (
+                    shapes.update({f"{name}/{key}": item.shape})
+                    if isinstance(item, h5py.Dataset)
+                    else None
+                )
             )
-        )
+    assert not [key for key in shapes if key.startswith("model.weights.h5/discriminator")]
     optimizer_shapes = [shape for key, shape in shapes.items() if "optimizer" in key]
     assert optimizer_shapes and all(shape == () for shape in optimizer_shapes)
     loaded = keras_ae.load(directory)

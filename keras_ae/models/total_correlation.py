@@ -139,7 +139,8 @@ class FactorVAE(VAE):
     The discriminator's optimizer is made from the constructor arguments, so the config rebuilds
     it; it is built with the main one (``build_optimizers``), before training or before a saved
     training state is loaded, so a ``.keras`` file restores its state and a preset, which
-    saves an untrained copy, carries none.
+    saves an untrained copy, carries none. A preset keeps the discriminator apart from the
+    inference weights, in its optional ``training.weights.h5`` (``training_only_attributes``).
     """
 
     term_names = (
@@ -151,6 +152,8 @@ class FactorVAE(VAE):
         "discriminator_accuracy",
         "active_units",
     )
+    # The discriminator estimates TC for the loss; inference never runs it.
+    training_only_attributes = ("discriminator", "discriminator_optimizer")
 
     def __init__(
         self,

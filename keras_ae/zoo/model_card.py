@@ -9,7 +9,14 @@ from typing import Any
 from huggingface_hub import ModelCardData
 
 from keras_ae.zoo import registry
-from keras_ae.zoo.preset_files import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE
+from keras_ae.zoo.preset_files import (
+    CONFIG_FILE,
+    GOLDEN_FILE,
+    LOADED_WITHOUT_TRAINING_WEIGHTS,
+    METADATA_FILE,
+    TRAINING_WEIGHTS_FILE,
+    WEIGHTS_FILE,
+)
 from keras_ae.zoo.recipes import evaluation_data
 
 
@@ -248,12 +255,27 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         lines += ["## Pictures", ""]
         for picture in metadata["pictures"]:
             lines += [f"![{Path(picture).stem}]({picture})", ""]
-    lines += [
-        "## Files",
-        "",
-        f"- `{CONFIG_FILE}`: the model's Keras config.",
-        f"- `{WEIGHTS_FILE}`: the weights (sha256 `{metadata['weights_sha256']}`).",
-        f"- `{METADATA_FILE}`: versions, training recipe, dataset and metrics.",
-        "",
-    ]
+    lines += ["## Files", "", f"- `{CONFIG_FILE}`: the model's Keras config."]
+    training = metadata.get("training_weights")
+    if training:
+        attributes = ", ".join(f"`{name}`" for name in training.get("attributes") or [])
+        lines += [
+            f"- `{WEIGHTS_FILE}`: the weights `encode`, `decode`, `reconstruct` and `sample` use "
+            f"(sha256 `{metadata['weights_sha256']}`).",
+            f"- `{TRAINING_WEIGHTS_FILE}` (optional): what only training uses ({attributes}; "
+            f"sha256 `{training['sha256']}`). `keras_ae.load` reads it when it is present, so "
+            "`fit` resumes with them; without it, "
+            f"{LOADED_WITHOUT_TRAINING_WEIGHTS}.",
+        ]
+    else:
+        lines += [f"- `{WEIGHTS_FILE}`: the weights (sha256 `{metadata['weights_sha256']}`)."]
+    lines += [f"- `{METADATA_FILE}`: versions, training recipe, dataset and metrics."]
+    golden = metadata.get("golden")
+    if golden:
+        lines += [
+            f"- `{GOLDEN_FILE}`: {golden.get('examples')} fixed inputs with the codes and "
+            "reconstructions this model gave them, to check a copy without any dataset "
+            f"(sha256 `{golden.get('sha256')}`).",
+        ]
+    lines += [""]
     return "\n".join(lines)
