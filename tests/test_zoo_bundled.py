@@ -175,3 +175,9 @@ def test_a_dsprites_presets_mig_reproduces_its_card(name, monkeypatch):
     for key, value in metrics.items():
         if key.startswith("mig.information."):
             assert measured[key[len("mig.") :]] == pytest.approx(value, abs=0.1), key
+
+
+def test_every_bundled_card_is_the_card_its_metadata_gives_today():
+    from keras_ae.zoo import cards
+
+    assert cards.stale_cards() == [], "run python -m keras_ae.zoo.cards"

@@ -18,7 +18,7 @@ DSPRITES_SIZE = 737_280
 @register_model(
     title="beta-TCVAE",
     loss_summary="reconstruction + `alpha * MI + beta * TC + gamma * dimension-wise KL` (Chen et "
-    "al.'s split of the KL over `dataset_size` examples, `estimator=\"mws\" | \"mss\"`: "
+    'al.\'s split of the KL over `dataset_size` examples, `estimator="mws" | "mss"`: '
     "minibatch-weighted or minibatch-stratified sampling)",
     example_arguments={"beta": 6.0, "dataset_size": 640},
 )
