@@ -239,18 +239,18 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         measured_on = evaluation_data(metadata.get("recipe"))
         if measured_on:
             lines += [f"Measured on {measured_on}.", ""]
+        lines += ["| metric | value |", "| --- | --- |"]
+        lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]
+        lines += [""]
         if "mig.discrete_mig" in metrics:
             version = metadata.get("scikit_learn_version")
             lines += [
-                f"MIG computed with scikit-learn {version} (its mutual information changed "
+                f"MIG was computed with scikit-learn {version} (its mutual information changed "
                 "between versions)."
                 if version
                 else "The scikit-learn version behind MIG was not recorded for this preset.",
                 "",
             ]
-        lines += ["| metric | value |", "| --- | --- |"]
-        lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]
-        lines += [""]
     if metadata.get("pictures"):
         lines += ["## Pictures", ""]
         for picture in metadata["pictures"]:
