@@ -18,3 +18,6 @@ CARD_FILE = "README.md"
 GOLDEN_FILE = "golden.npz"
 #: The files ``load`` reads; the card and the pictures are for people.
 FILES_TO_LOAD = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
+#: What a download fetches: the files ``load`` reads, and any other weights file (a model's
+#: training-only networks).
+FILES_TO_DOWNLOAD = (*FILES_TO_LOAD, "*.h5")
