@@ -29,8 +29,7 @@ import tensorflow as tf
 
 from keras_ae import models
 from keras_ae.flops import layer_multiply_adds, tensorflow_flops, training_flops
-from keras_ae.zoo import recipes
-from keras_ae.zoo import catalogue
+from keras_ae.zoo import catalogue, recipes
 from keras_ae.zoo.train import set_steps_per_execution
 
 ZOO_CONFIGS = Path(__file__).resolve().parent.parent / "zoo_configs"

@@ -7,7 +7,6 @@ answer at once; a command imports TensorFlow with its start-up log lines kept fr
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile

@@ -5,6 +5,7 @@ samples from its prior), and transfer its embeddings to a downstream task."""
 import os
 from pathlib import Path
 
+
 def _print_card_metrics(name: str, metadata: dict) -> None:
     """The card's headline metrics with what each is, and how the model fares against the
     image-moments baseline where the card scored it."""

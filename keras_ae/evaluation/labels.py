@@ -115,9 +115,7 @@ METRIC_LABELS: dict[str, MetricLabel] = {
 BASELINE_PREFIX = "baseline.image_moments."
 
 #: The disentanglement scores a card sets beside the image-moments baseline's.
-DISENTANGLEMENT_SCORES = tuple(
-    key for key, label in METRIC_LABELS.items() if label.disentanglement
-)
+DISENTANGLEMENT_SCORES = tuple(key for key, label in METRIC_LABELS.items() if label.disentanglement)
 
 
 def shown(key: str, value) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from keras_ae.models.base import Autoencoder
 from keras_ae.zoo import hub, keras_file, preset_directory, resolver
+from keras_ae.zoo.catalogue import list_models
 from keras_ae.zoo.errors import (
     ChecksumError,
     IncompatibleVersionError,
@@ -24,7 +25,6 @@ from keras_ae.zoo.hub import (
 )
 from keras_ae.zoo.preset_directory import save_preset
 from keras_ae.zoo.preset_info import PresetInfo
-from keras_ae.zoo.catalogue import list_models
 
 __all__ = [
     "ChecksumError",

@@ -114,9 +114,7 @@ def folder_files(directory: Path) -> dict[str, str]:
     """The sha256 of every file of a preset folder, by name (sorted)."""
     from keras_ae.checksums import sha256_of
 
-    return {
-        path.name: sha256_of(path) for path in sorted(directory.iterdir()) if path.is_file()
-    }
+    return {path.name: sha256_of(path) for path in sorted(directory.iterdir()) if path.is_file()}
 
 
 def revision_of(files: dict[str, str]) -> str:
@@ -137,7 +135,9 @@ def summary(recipe: dict) -> str:
 
 
 def build(
-    recipes: Path = RECIPES_DIRECTORY, presets: Path = PRESETS_DIRECTORY, org: str = HUB_ORGANISATION
+    recipes: Path = RECIPES_DIRECTORY,
+    presets: Path = PRESETS_DIRECTORY,
+    org: str = HUB_ORGANISATION,
 ) -> dict:
     """The catalogue of every recipe in ``recipes`` and its folder in ``presets``."""
     import yaml

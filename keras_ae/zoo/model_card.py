@@ -43,8 +43,6 @@ def _format_value(value) -> str:
     return str(value)
 
 
-
-
 def _baseline_section(metrics: Mapping[str, Any]) -> list[str]:
     """The model's disentanglement scores beside the image-moments baseline's, when measured."""
     rows = [
@@ -179,6 +177,16 @@ def _smoke_run_note(mode: str | None) -> list[str]:
     return []
 
 
+def _arguments_line(recipe: Mapping[str, Any]) -> list[str]:
+    """The recipe's model arguments, where the card states them (the recipe's description
+    does not repeat them)."""
+    model = recipe.get("model") if isinstance(recipe, Mapping) else None
+    if not isinstance(model, Mapping):
+        return []
+    arguments = ", ".join(f"`{key}={value}`" for key, value in model.items() if key != "class")
+    return [f"Its arguments: {arguments}.", ""] if arguments else []
+
+
 def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     """The README.md of a preset: YAML front matter for the Hub, then a description."""
     name = metadata.get("name") or default_name
@@ -211,6 +219,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         f"{trained_on}, saved with keras_ae {metadata['keras_ae_version']} and Keras "
         f"{metadata['keras_version']}.",
         "",
+        *_arguments_line(metadata.get("recipe") or {}),
         "## Usage",
         "",
         "```python",

@@ -37,7 +37,6 @@ from keras_ae.zoo.errors import (
     UnregisteredClassError,
 )
 from keras_ae.zoo.model_card import model_card
-from keras_ae.zoo.preset_info import PresetInfo
 from keras_ae.zoo.preset_files import (
     CARD_FILE,
     CONFIG_FILE,
@@ -47,6 +46,7 @@ from keras_ae.zoo.preset_files import (
     TRAINING_WEIGHTS_FILE,
     WEIGHTS_FILE,
 )
+from keras_ae.zoo.preset_info import PresetInfo
 from keras_ae.zoo.trust import (
     check_config_classes,
     check_json_size,
