@@ -43,6 +43,8 @@ class Mirror:
     #: The preset folders of the two commits (the first has a picture, ``grid.png``).
     first_directory: Path
     latest_directory: Path
+    #: The mirror's repositories: ``<mirrors>/models/<org>/<repo>`` (git), served as they change.
+    mirrors: Path
 
 
 def free_port() -> int:
@@ -165,6 +167,7 @@ def mirror(tmp_path_factory):
             models[1].encode(x),
             root / "v1",
             root / "v2",
+            root / "mirrors",
         )
     finally:
         stop(server)
