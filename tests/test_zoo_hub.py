@@ -148,6 +148,16 @@ def test_download_fills_the_cache_for_an_offline_load(hub, tmp_path, monkeypatch
     assert main(["download", "no_such_preset"]) == 2
 
 
+def test_show_of_a_registered_name_then_a_plain_load_check_what_each_fetched(
+    hub, tmp_path, monkeypatch, capsys
+):
+    _registered(monkeypatch, tmp_path, hub.first_directory, "v1")
+
+    assert main(["show", "tiny_test", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "grid.png").is_file()
+    np.testing.assert_array_equal(keras_ae.load("tiny_test").encode(hub.x), hub.first_codes)
+
+
 def test_show_of_a_handle_prints_the_card_and_writes_its_pictures(hub, tmp_path, capsys):
     assert main(["show", f"hf://{REPO_ID}@v1", "--out", str(tmp_path / "out")]) == 0
 
