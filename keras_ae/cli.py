@@ -161,8 +161,10 @@ def command_publish(args) -> int:
 
 def command_download(args) -> int:
     from keras_ae.zoo import catalogue
+    from keras_ae.zoo.preset_files import FILES_TO_DOWNLOAD, FILES_TO_RESUME_TRAINING
     from keras_ae.zoo.resolver import download_registered
 
+    patterns = FILES_TO_RESUME_TRAINING if args.training_weights else FILES_TO_DOWNLOAD
     names = list(catalogue.list_models(include_unavailable=True)) if args.all else args.names
     if not names:
         raise ValueError("download takes preset names, or --all.")
@@ -175,7 +177,7 @@ def command_download(args) -> int:
         if args.all and not catalogue.PRESETS[name].get("revision"):
             print(f"skipped {name}: {catalogue.status(name)}")
             continue
-        print(f"{name}: {download_registered(name)}")
+        print(f"{name}: {download_registered(name, allow_patterns=patterns)}")
     return 0
 
 
@@ -284,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download.add_argument("names", nargs="*", help="registered preset names")
     download.add_argument("--all", action="store_true", help="every released preset")
+    download.add_argument(
+        "--training-weights",
+        action="store_true",
+        help="also the training-only weights (FactorVAE's discriminator), to resume training",
+    )
     download.set_defaults(run=command_download)
 
     prepare = commands.add_parser(
