@@ -29,8 +29,7 @@ import tensorflow as tf
 
 from keras_ae import models
 from keras_ae.flops import layer_multiply_adds, tensorflow_flops, training_flops
-from keras_ae.zoo import recipes
-from keras_ae.zoo import registry as zoo_registry
+from keras_ae.zoo import catalogue, recipes
 from keras_ae.zoo.train import set_steps_per_execution
 
 ZOO_CONFIGS = Path(__file__).resolve().parent.parent / "zoo_configs"
@@ -40,9 +39,9 @@ def canonical_recipes() -> dict[str, str]:
     """Each registered model class with a bundled preset, at its canonical input shape: the
     first zoo recipe (in the preset registry's order) that trains it."""
     found = {}
-    for name in zoo_registry.PRESETS:
+    for name in catalogue.PRESETS:
         path = ZOO_CONFIGS / f"{name}.yaml"
-        if zoo_registry.bundled_directory(name) is None or not path.is_file():
+        if catalogue.local_directory(name) is None or not path.is_file():
             continue
         class_name = recipes.load_recipe(path).model_class
         found.setdefault(class_name, name)

@@ -7,7 +7,6 @@ answer at once; a command imports TensorFlow with its start-up log lines kept fr
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -23,28 +22,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USER_ERROR_EXIT, f"{self.prog}: error: {message}\n")
 
 
-def _metadata_of(name_or_uri: str) -> tuple[dict, Path]:
-    """A preset's metadata.json and directory (downloaded first for an ``hf://`` handle)."""
-    from keras_ae.zoo import preset_directory, resolve
-
-    directory, _, _ = resolve(name_or_uri)
-    return json.loads((directory / preset_directory.METADATA_FILE).read_text()), directory
-
-
 def command_list(args) -> int:
-    from keras_ae.zoo import registry
-    from keras_ae.zoo.readme_table import headline
+    from keras_ae.zoo import catalogue
 
-    statuses = registry.list_models(include_unavailable=True)
-    rows = [("name", "status", "description / headline metrics")]
-    for name, status in statuses.items():
-        metadata = _metadata_of(name)[0] if name in registry.list_models() else {}
-        detail = (
-            headline(metadata["class_name"], metadata.get("metrics") or {})
-            if metadata
-            else registry.PRESETS[name]["description"]
-        )
-        rows.append((name, status, detail))
+    # The catalogue says it all: listing reads no preset and downloads nothing.
+    rows = [("name", "status", "headline metrics / description")]
+    for name, status in catalogue.list_models(include_unavailable=True).items():
+        entry = catalogue.PRESETS[name]
+        rows.append((name, status, entry.get("headline") or entry["summary"]))
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for row in rows:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}")
@@ -77,24 +62,38 @@ def command_models(args) -> int:
 
 
 def command_show(args) -> int:
-    from keras_ae.zoo import open_preset, preset_directory
+    import shutil
+
+    from keras_ae.zoo import open_preset
+    from keras_ae.zoo.resolver import CARD_AND_PICTURES
+
+    model, metadata, path = open_preset(args.model, compile=False, allow_patterns=CARD_AND_PICTURES)
+    print(model.preset.card or f"({args.model} has no model card)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.draw:
+        written = _draw_pictures(model, metadata, out)
+    else:
+        # The card's own pictures, as the preset (or its download) holds them.
+        written = []
+        for name, picture in model.preset.pictures.items():
+            shutil.copyfile(picture, out / name)
+            written.append(name)
+    for name in sorted(written):
+        print(f"wrote {out / name}")
+    return 0
+
+
+def _draw_pictures(model, metadata: dict, out: Path) -> list[str]:
     from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
     from keras_ae.zoo.pictures import draw_pictures
 
-    model, metadata, path = open_preset(args.model, compile=False)
-    if (path / preset_directory.CARD_FILE).is_file():
-        print((path / preset_directory.CARD_FILE).read_text())
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     # The pictures need test images, and their labels for a latent map.
     recorded = metadata.get("recipe")
     latent_map = isinstance(recorded, dict) and "latent_map" in (recorded.get("pictures") or [])
     recipe = evaluation_recipe(recorded, examples=1000, probes=latent_map)
     history = metadata.get("history") if isinstance(metadata.get("history"), list) else None
-    drawn = draw_pictures(model, recipe, held_out_data(recipe), out, history=history)
-    for name in sorted(drawn):
-        print(f"wrote {out / name}")
-    return 0
+    return list(draw_pictures(model, recipe, held_out_data(recipe), out, history=history))
 
 
 def command_train(args) -> int:
@@ -129,9 +128,56 @@ def command_eval(args) -> int:
 
 def command_publish(args) -> int:
     import keras_ae
+    from keras_ae.zoo import catalogue
 
+    if args.all:
+        if args.uri is not None:
+            raise ValueError("publish --all ORG takes the organisation alone, not a directory.")
+        org = args.directory
+        if "/" in org or org.startswith("hf:"):
+            raise ValueError(f"publish --all takes a Hub organisation, e.g. keras-ae; got {org!r}.")
+        published = 0
+        for name, entry in catalogue.PRESETS.items():
+            directory = catalogue.local_directory(name)
+            if directory is None:
+                print(f"skipped {name}: no preset folder ({catalogue.status(name)})")
+                continue
+            if catalogue.revision_of(catalogue.folder_files(directory)) != entry["revision"]:
+                raise ValueError(
+                    f"{directory} differs from catalogue.json's record of it; run python -m "
+                    "keras_ae.zoo.catalogue first, so that the tag names what is published."
+                )
+            handle = keras_ae.publish(directory, f"hf://{org}/{name}", tag=entry["revision"])
+            print(f"published {handle}")
+            published += 1
+        print(f"{published} presets published to {org}, each tagged with its revision")
+        return 0
+    if args.uri is None:
+        raise ValueError("publish takes a preset directory and hf://org/repo (or --all ORG).")
     handle = keras_ae.publish(args.directory, args.uri, private=args.private)
     print(f"published {handle}")
+    return 0
+
+
+def command_download(args) -> int:
+    from keras_ae.zoo import catalogue
+    from keras_ae.zoo.preset_files import FILES_TO_DOWNLOAD, FILES_TO_RESUME_TRAINING
+    from keras_ae.zoo.resolver import download_registered
+
+    patterns = FILES_TO_RESUME_TRAINING if args.training_weights else FILES_TO_DOWNLOAD
+    names = list(catalogue.list_models(include_unavailable=True)) if args.all else args.names
+    if not names:
+        raise ValueError("download takes preset names, or --all.")
+    for name in names:
+        if name not in catalogue.PRESETS:
+            raise ValueError(
+                f"{name!r} is not a registered preset; registered: {', '.join(catalogue.PRESETS)}"
+            )
+    for name in names:
+        if args.all and not catalogue.PRESETS[name].get("revision"):
+            print(f"skipped {name}: {catalogue.status(name)}")
+            continue
+        print(f"{name}: {download_registered(name, allow_patterns=patterns)}")
     return 0
 
 
@@ -177,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a preset's model card and draw its pictures")
     show.add_argument("model", help="a registered name, hf://org/repo[@rev] or a preset directory")
     show.add_argument("--out", default="out", help="where to write the pictures (default: out)")
+    show.add_argument(
+        "--draw", action="store_true", help="draw the pictures afresh from held-out data"
+    )
     show.set_defaults(run=command_show)
 
     training = commands.add_parser(
@@ -215,11 +264,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--out", default="out", help="where to write metrics.json")
     evaluation.set_defaults(run=command_eval)
 
-    publish = commands.add_parser("publish", help="upload a preset directory to the Hub")
-    publish.add_argument("directory", help="a preset directory (from save_preset or train)")
-    publish.add_argument("uri", help="hf://org/repo")
+    publish = commands.add_parser(
+        "publish",
+        help="upload a preset directory to the Hub, or every preset (--all ORG)",
+        description="publish DIRECTORY hf://org/repo uploads one preset; publish --all ORG "
+        "uploads every preset folder of this checkout to hf://ORG/<name> and tags each commit "
+        "with the revision catalogue.json pins.",
+    )
+    publish.add_argument("directory", help="a preset directory (with --all: the organisation)")
+    publish.add_argument("uri", nargs="?", help="hf://org/repo")
+    publish.add_argument("--all", action="store_true", help="publish every preset to ORG")
     publish.add_argument("--private", action="store_true", help="create the repo as private")
     publish.set_defaults(run=command_publish)
+
+    download = commands.add_parser(
+        "download",
+        help="fill the Hugging Face cache with presets, at their pinned revisions",
+        description="Downloads each NAME (or --all) from its Hub repository at the revision "
+        "this keras_ae pins, checks every file against the package's sha256, and keeps it in "
+        "the Hugging Face cache, so that keras_ae.load(NAME) works offline (HF_HUB_OFFLINE=1).",
+    )
+    download.add_argument("names", nargs="*", help="registered preset names")
+    download.add_argument("--all", action="store_true", help="every released preset")
+    download.add_argument(
+        "--training-weights",
+        action="store_true",
+        help="also the training-only weights (FactorVAE's discriminator), to resume training",
+    )
+    download.set_defaults(run=command_download)
 
     prepare = commands.add_parser(
         "prepare",

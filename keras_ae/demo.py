@@ -5,35 +5,11 @@ samples from its prior), and transfer its embeddings to a downstream task."""
 import os
 from pathlib import Path
 
-#: What each headline metric is, for the demo's legend.
-MEANINGS = {
-    "reconstruction.squared_error": "squared error per image, summed over pixels (lower is better)",
-    "pca.squared_error": "the same for a PCA as wide as the code (the linear baseline)",
-    "corrupted_input.squared_error": "squared error rebuilding clean images from 25%-masked ones",
-    "code.mean_activation": "mean activation of the sigmoid code units (the sparsity target)",
-    "code.nonzero_per_example": "code units that are non-zero per image",
-    "probe.embedding.logistic": "accuracy of a logistic regression on the embeddings",
-    "probe.pixels.logistic": "the same on raw pixels",
-    "jacobian.mean_frobenius_norm": "mean norm of the encoder's Jacobian: sensitivity to the input",
-    "elbo.elbo": "evidence lower bound, nats per image (higher is better)",
-    "nll.importance_weighted": "negative log-likelihood, importance-sampled, nats per image",
-    "active_units": "latents whose posterior mean varies over the images (variance > 0.01)",
-    "factor_vae.eval_accuracy": "FactorVAE score: which factor was held fixed, read from the "
-    "latents (0-1)",
-    "mig.discrete_mig": "mutual information gap: how far one latent alone captures each factor "
-    "(0-1)",
-    "beta_vae.eval_accuracy": "BetaVAE score: the fixed factor read from latent differences (0-1)",
-    "codebook.perplexity": "effective number of codebook vectors in use",
-    "codebook.prior_nll": "nats per code grid under the learned prior",
-    "sample_quality.frechet_distance": "samples against test digits in a digit classifier's "
-    "features (lower is better)",
-    "sample_quality.confident_share": "share of samples read as a digit with confidence >= 0.9",
-}
-
 
 def _print_card_metrics(name: str, metadata: dict) -> None:
     """The card's headline metrics with what each is, and how the model fares against the
     image-moments baseline where the card scored it."""
+    from keras_ae.evaluation.labels import METRIC_LABELS
     from keras_ae.zoo.readme_table import headline_keys
     from keras_ae.zoo.recipes import evaluation_data
 
@@ -52,7 +28,7 @@ def _print_card_metrics(name: str, metadata: dict) -> None:
     width = max(len(key) for key in keys) if keys else 6
     print(f"\n  {'metric':<{width}}  {'value':>9}  what it is")
     for key in keys:
-        print(f"  {key:<{width}}  {metrics[key]:>9.4g}  {MEANINGS.get(key, '')}")
+        print(f"  {key:<{width}}  {metrics[key]:>9.4g}  {METRIC_LABELS[key].meaning}")
     print(
         f"  ({len(keys)} headline metrics of {len(metrics)}; all are in model.preset.metrics "
         f"and on its card: keras-ae show {name})"
@@ -66,11 +42,11 @@ def baseline_comparison(metrics: dict) -> str:
     """The model's disentanglement scores beside the image-moments baseline's (six hand-made
     image statistics, no learning), saying where the baseline does as well or better; "" when
     the metrics hold no baseline."""
-    from keras_ae.zoo.model_card import BASELINE_PREFIX, DISENTANGLEMENT_SCORES
+    from keras_ae.evaluation.labels import BASELINE_PREFIX, DISENTANGLEMENT_SCORES, METRIC_LABELS
 
     pairs = [
-        (label, metrics[key], metrics[BASELINE_PREFIX + key])
-        for key, label in DISENTANGLEMENT_SCORES.items()
+        (METRIC_LABELS[key].label, metrics[key], metrics[BASELINE_PREFIX + key])
+        for key in DISENTANGLEMENT_SCORES
         if key in metrics and BASELINE_PREFIX + key in metrics
     ]
     if not pairs:

@@ -40,6 +40,11 @@ class Mirror:
     x: np.ndarray
     first_codes: np.ndarray
     latest_codes: np.ndarray
+    #: The preset folders of the two commits (the first has a picture, ``grid.png``).
+    first_directory: Path
+    latest_directory: Path
+    #: The mirror's repositories: ``<mirrors>/models/<org>/<repo>`` (git), served as they change.
+    mirrors: Path
 
 
 def free_port() -> int:
@@ -125,7 +130,10 @@ def mirror(tmp_path_factory):
     repository = root / "mirrors" / "models" / ORG / "tiny"
     repository.mkdir(parents=True)
     git(repository, "init", "--quiet", "--initial-branch=main")
-    first = commit_preset(repository, keras_ae.save_preset(models[0], root / "v1"), "v1")
+    picture = root / "grid.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    first_preset = keras_ae.save_preset(models[0], root / "v1", pictures={"grid.png": picture})
+    first = commit_preset(repository, first_preset, "v1")
     git(repository, "tag", "v1")
     latest = commit_preset(repository, keras_ae.save_preset(models[1], root / "v2"), "v2")
     # The README's example handle, hf://org/repo@v1 (tests/test_readme.py): the first preset.
@@ -150,7 +158,17 @@ def mirror(tmp_path_factory):
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(server, f"{url}/api/models/{REPO_ID}/revision/main", log)
-        yield Mirror(url, first, latest, x, models[0].encode(x), models[1].encode(x))
+        yield Mirror(
+            url,
+            first,
+            latest,
+            x,
+            models[0].encode(x),
+            models[1].encode(x),
+            root / "v1",
+            root / "v2",
+            root / "mirrors",
+        )
     finally:
         stop(server)
 
@@ -186,6 +204,9 @@ class RecordingHfApi:
     def upload_folder(self, **kwargs):
         self.calls.append(("upload_folder", kwargs))
         return SimpleNamespace(oid="0123abcd")
+
+    def create_tag(self, repo_id, **kwargs):
+        self.calls.append(("create_tag", repo_id, kwargs))
 
 
 @pytest.fixture

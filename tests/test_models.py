@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import keras_ae
 from keras_ae.models import model_info
-from keras_ae.zoo import preset_directory, registry
+from keras_ae.zoo import catalogue, preset_directory
 
 SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, hidden_units=(64,))
 # Every registered model, with the small arguments its registry entry gives for tests. What
@@ -200,12 +200,12 @@ def _h5_layout(path) -> dict[str, tuple[int, ...]]:
 
 @pytest.mark.parametrize(
     "name",
-    [name for name in registry.PRESETS if registry.bundled_directory(name) is not None],
+    [name for name in catalogue.PRESETS if catalogue.local_directory(name) is not None],
 )
 def test_a_fresh_model_writes_each_bundled_weight_layout(name, tmp_path):
     # Most bundled weights were written before models could train auxiliary networks or save
     # their noise state; today's models must still write (and so read) the same layout.
-    directory = registry.bundled_directory(name)
+    directory = catalogue.local_directory(name)
     config = json.loads((directory / preset_directory.CONFIG_FILE).read_text())
     config.pop("compile_config", None)
     model = keras.saving.deserialize_keras_object(config)

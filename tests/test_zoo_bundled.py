@@ -12,14 +12,14 @@ from keras_ae.evaluation.codebook import codebook_metrics
 from keras_ae.models import model_info
 from keras_ae.zoo import (
     UnknownPresetError,
+    catalogue,
     golden_pairs,
     preset_directory,
     readme_table,
-    registry,
 )
 from keras_ae.zoo.held_out import evaluation_recipe, held_out_data
 
-BUNDLED = [name for name in registry.PRESETS if registry.bundled_directory(name) is not None]
+BUNDLED = [name for name in catalogue.PRESETS if catalogue.local_directory(name) is not None]
 MNIST_PRESETS = [
     "ae_mnist", "dae_mnist", "sparse_ae_mnist", "ksparse_ae_mnist", "cae_mnist", "vae_mnist",
     "vqvae_mnist", "gumbel_vae_mnist", "draw_mnist",
@@ -28,7 +28,7 @@ README = Path(__file__).parent.parent / "README.md"
 
 
 def _metadata(name: str) -> dict:
-    path = registry.bundled_directory(name) / preset_directory.METADATA_FILE
+    path = catalogue.local_directory(name) / preset_directory.METADATA_FILE
     return json.loads(path.read_text())
 
 
@@ -71,7 +71,7 @@ def test_the_presets_trained_on_mnist_and_dsprites_have_golden_pairs():
 def test_a_preset_reproduces_its_golden_outputs_offline(name, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = keras_ae.load(name)
-    mismatch = preset_directory.golden_mismatch(model, registry.bundled_directory(name))
+    mismatch = preset_directory.golden_mismatch(model, catalogue.local_directory(name))
     assert set(mismatch) == {"codes", "reconstructions"}
     assert mismatch["codes"] < 1e-3 and mismatch["reconstructions"] < 1e-4
 
@@ -150,7 +150,7 @@ def test_a_quantised_models_headline_leaves_out_its_jacobian_norm_of_zero():
 
 
 def test_every_registered_name_has_a_recipe():
-    for name in registry.PRESETS:
+    for name in catalogue.PRESETS:
         assert (README.parent / "zoo_configs" / f"{name}.yaml").is_file(), name
 
 

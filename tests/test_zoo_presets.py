@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 import keras_ae
-from keras_ae.zoo import preset_directory, registry
+from keras_ae.zoo import catalogue, preset_directory
 
 SHAPE = (4, 4, 1)
 PLANNED = (
@@ -351,33 +351,35 @@ def test_a_missing_directory_is_reported_as_such(tmp_path):
 
 
 def test_a_planned_name_is_not_loadable_yet(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)  # nothing bundled
+    monkeypatch.setattr(catalogue, "PRESETS_DIRECTORY", tmp_path)  # an installed package
+    monkeypatch.setitem(catalogue.PRESETS, "vae_mnist", {**catalogue.PRESETS["vae_mnist"]})
+    catalogue.PRESETS["vae_mnist"]["revision"] = None  # never published
     with pytest.raises(keras_ae.zoo.UnknownPresetError, match="planned.*hf://keras-ae/vae_mnist"):
         keras_ae.load("vae_mnist")
 
 
-def test_the_registry_plans_every_model_under_the_keras_ae_org(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)  # nothing bundled
-    assert tuple(registry.PRESETS) == PLANNED
-    for name, entry in registry.PRESETS.items():
-        assert entry["hf_handle"] == f"hf://keras-ae/{name}"
-        assert entry["description"] and "\n" not in entry["description"]
-    assert keras_ae.list_models() == []
+def test_the_catalogue_names_every_recipe_under_the_keras_ae_org(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalogue, "PRESETS_DIRECTORY", tmp_path)  # an installed package
+    recipes = sorted(path.stem for path in catalogue.RECIPES_DIRECTORY.glob("*.yaml"))
+    assert sorted(catalogue.PRESETS) == recipes == sorted(PLANNED)
+    for name, entry in catalogue.PRESETS.items():
+        assert entry["repo_id"] == f"keras-ae/{name}"
+        assert entry["summary"] and "\n" not in entry["summary"]
     recipe_only = "recipe only: the weights need the CelebA data"
+    released = [name for name in PLANNED if not name.endswith("_celeba")]
     assert keras_ae.list_models(include_unavailable=True) == {
-        name: recipe_only if name.endswith("_celeba") else "planned" for name in PLANNED
+        name: recipe_only if name.endswith("_celeba") else "hub" for name in catalogue.PRESETS
     }
+    assert sorted(keras_ae.list_models()) == sorted(released)
 
 
-def test_a_bundled_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x):
-    monkeypatch.setattr(registry, "PACKAGE_ROOT", tmp_path)
-    monkeypatch.setitem(registry.PRESETS["beta_vae_dsprites"], "published", True)
+def test_a_local_preset_is_listed_and_loaded_by_name(tmp_path, monkeypatch, x):
+    monkeypatch.setattr(catalogue, "PRESETS_DIRECTORY", tmp_path)
     model = tiny_vae()
-    keras_ae.save_preset(model, tmp_path / "bundled" / "vae_mnist")
+    keras_ae.save_preset(model, tmp_path / "vae_mnist")
 
-    assert keras_ae.list_models() == ["vae_mnist", "beta_vae_dsprites"]
     statuses = keras_ae.list_models(include_unavailable=True)
-    assert (statuses["vae_mnist"], statuses["beta_vae_dsprites"]) == ("bundled", "hub")
+    assert (statuses["vae_mnist"], statuses["beta_vae_dsprites"]) == ("local", "hub")
     np.testing.assert_array_equal(keras_ae.load("vae_mnist").encode(x), model.encode(x))
 
 

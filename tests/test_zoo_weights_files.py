@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import keras_ae
-from keras_ae.zoo import ChecksumError, PresetError, preset_directory, registry
+from keras_ae.zoo import ChecksumError, PresetError, catalogue, preset_directory
 from keras_ae.zoo.golden_pairs import dsprites_golden_inputs
 from keras_ae.zoo.preset_files import TRAINING_WEIGHTS_FILE, WEIGHTS_FILE
 from keras_ae.zoo.trust import check_variables_fit_weights
@@ -156,7 +156,7 @@ def test_the_size_check_counts_only_the_files_loaded(tmp_path):
 
 
 def test_the_factor_vae_preset_encodes_the_same_without_its_training_file(tmp_path):
-    bundled = registry.bundled_directory("factor_vae_dsprites")
+    bundled = catalogue.local_directory("factor_vae_dsprites")
     assert (bundled / TRAINING_WEIGHTS_FILE).is_file()
     assert (bundled / WEIGHTS_FILE).stat().st_size < 4_000_000
     x = dsprites_golden_inputs()

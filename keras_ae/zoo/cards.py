@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from keras_ae.zoo import registry
+from keras_ae.zoo import catalogue
 from keras_ae.zoo.model_card import model_card
 from keras_ae.zoo.preset_files import CARD_FILE, METADATA_FILE
 
@@ -23,8 +23,8 @@ def current_card(directory: str | os.PathLike) -> str:
 def stale_cards(names: list[str] | None = None) -> list[str]:
     """The checkout's presets (of ``names``; default all) whose card is not today's."""
     stale = []
-    for name in names or list(registry.PRESETS):
-        directory = registry.bundled_directory(name)
+    for name in names or list(catalogue.PRESETS):
+        directory = catalogue.local_directory(name)
         if directory is None:
             continue
         if (directory / CARD_FILE).read_text(encoding="utf-8") != current_card(directory):
@@ -37,16 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="presets to rewrite (default: all)")
     parser.add_argument("--check", action="store_true", help="only list the stale cards")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - set(registry.PRESETS))
+    unknown = sorted(set(args.names) - set(catalogue.PRESETS))
     if unknown:
-        parser.error(f"unknown preset(s) {unknown}; known: {sorted(registry.PRESETS)}")
+        parser.error(f"unknown preset(s) {unknown}; known: {sorted(catalogue.PRESETS)}")
     stale = stale_cards(args.names)
     if args.check:
         for name in stale:
             print(f"{name}: card out of date; run python -m keras_ae.zoo.cards {name}")
         return 1 if stale else 0
     for name in stale:
-        directory = registry.bundled_directory(name)
+        directory = catalogue.local_directory(name)
         (directory / CARD_FILE).write_text(current_card(directory), encoding="utf-8")
         print(f"rewrote {directory / CARD_FILE}")
     return 0

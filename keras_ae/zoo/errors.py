@@ -15,7 +15,8 @@ class MissingFileError(PresetError, FileNotFoundError):
 
 
 class ChecksumError(PresetError):
-    """``model.weights.h5`` does not match the sha256 recorded in ``metadata.json``."""
+    """A preset's file does not match its sha256: the one ``metadata.json`` records for the
+    weights, or, for a registered preset, the one the package's catalogue records."""
 
 
 class UnregisteredClassError(PresetError):
@@ -24,3 +25,8 @@ class UnregisteredClassError(PresetError):
 
 class IncompatibleVersionError(PresetError):
     """The preset was written by a newer keras_ae than the one installed."""
+
+
+class UnvouchedRevisionError(PresetError):
+    """A registered preset was asked for at another revision than the one the package vouches
+    for; load it by its ``hf://org/repo@revision`` handle to take it on its own checksums."""

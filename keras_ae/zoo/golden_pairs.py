@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_ae.datasets import dsprites
-from keras_ae.zoo import preset_directory, registry
+from keras_ae.zoo import catalogue, preset_directory
 from keras_ae.zoo.train import GOLDEN_EXAMPLES
 
 #: The bundled presets whose golden pair comes from this module rather than from ``train``.
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("names", nargs="+", choices=DSPRITES_PRESETS, metavar="NAME")
     for name in parser.parse_args(argv).names:
-        directory = registry.bundled_directory(name)
+        directory = catalogue.local_directory(name)
         if directory is None:
             raise SystemExit(f"{name} is not bundled with this checkout of keras_ae.")
         print(add_dsprites_golden_pair(directory))

@@ -18,6 +18,7 @@ from huggingface_hub import errors as hf_errors
 from keras_ae.version import __version__
 from keras_ae.zoo import preset_directory
 from keras_ae.zoo.errors import PresetError
+from keras_ae.zoo.preset_files import FILES_TO_DOWNLOAD
 
 SCHEME = "hf://"
 LIBRARY_NAME = "keras-ae"
@@ -107,9 +108,9 @@ def _api() -> "huggingface_hub.HfApi":
     )
 
 
-def download(handle: HubHandle) -> Path:
-    """Downloads (or finds in the cache) the preset files of ``handle``; returns the snapshot
-    directory."""
+def download(handle: HubHandle, allow_patterns: list[str] | None = None) -> Path:
+    """Downloads (or finds in the cache) the preset files of ``handle``: those ``load`` reads,
+    or those matching ``allow_patterns``; returns the snapshot directory."""
     offline = is_offline()
     try:
         snapshot = huggingface_hub.snapshot_download(
@@ -120,7 +121,7 @@ def download(handle: HubHandle) -> Path:
             library_name=LIBRARY_NAME,
             library_version=__version__,
             local_files_only=offline,
-            allow_patterns=list(preset_directory.FILES_TO_LOAD),
+            allow_patterns=allow_patterns or list(FILES_TO_DOWNLOAD),
         )
     except (hf_errors.RevisionNotFoundError, hf_errors.RepositoryNotFoundError) as error:
         raise _not_found(handle) from error
@@ -211,9 +212,10 @@ def publish(
     uri: str,
     private: bool = False,
     commit_message: str | None = None,
+    tag: str | None = None,
 ) -> str:
     """Uploads the preset in ``directory`` to ``hf://org/repo`` and returns the handle of the
-    new commit, ``hf://org/repo@<commit>``.
+    new commit, ``hf://org/repo@<commit>`` (``@<tag>`` when ``tag`` names the commit).
 
     The preset is validated first; the repository is created if needed (``private`` applies
     then); only the preset's own files are uploaded. Log in first (``hf auth login``) or set
@@ -242,11 +244,13 @@ def publish(
             allow_patterns=files,
             commit_message=commit_message or f"Upload keras-ae preset {Path(directory).name}",
         )
+        if tag:
+            api.create_tag(handle.repo_id, tag=tag, revision=commit.oid, exist_ok=True)
     except hf_errors.HfHubHTTPError as error:
         raise _publish_answered_with_error(handle, error) from error
     except (OSError, hf_errors.HTTPError) as error:
         raise _publish_interrupted(handle, error) from error
-    return f"{SCHEME}{handle.repo_id}@{commit.oid}"
+    return f"{SCHEME}{handle.repo_id}@{tag or commit.oid}"
 
 
 #: What a failed publish leaves: the Hub makes a commit whole or not at all.

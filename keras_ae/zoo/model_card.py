@@ -8,7 +8,8 @@ from typing import Any
 
 from huggingface_hub import ModelCardData
 
-from keras_ae.zoo import registry
+from keras_ae.evaluation.labels import BASELINE_PREFIX, DISENTANGLEMENT_SCORES, METRIC_LABELS
+from keras_ae.zoo import catalogue
 from keras_ae.zoo.preset_files import (
     CONFIG_FILE,
     GOLDEN_FILE,
@@ -42,23 +43,12 @@ def _format_value(value) -> str:
     return str(value)
 
 
-#: The disentanglement scores a card sets beside the image-moments baseline's, with labels.
-DISENTANGLEMENT_SCORES = {
-    "factor_vae.eval_accuracy": "FactorVAE score",
-    "mig.discrete_mig": "MIG",
-    "beta_vae.eval_accuracy": "BetaVAE score",
-    "dci.disentanglement": "DCI disentanglement",
-    "sap.SAP_score": "SAP",
-}
-BASELINE_PREFIX = "baseline.image_moments."
-
-
 def _baseline_section(metrics: Mapping[str, Any]) -> list[str]:
     """The model's disentanglement scores beside the image-moments baseline's, when measured."""
     rows = [
-        f"| {label} | {_format_value(metrics[key])} | "
+        f"| {METRIC_LABELS[key].label} | {_format_value(metrics[key])} | "
         f"{_format_value(metrics[BASELINE_PREFIX + key])} |"
-        for key, label in DISENTANGLEMENT_SCORES.items()
+        for key in DISENTANGLEMENT_SCORES
         if key in metrics and BASELINE_PREFIX + key in metrics
     ]
     if not rows:
@@ -187,6 +177,16 @@ def _smoke_run_note(mode: str | None) -> list[str]:
     return []
 
 
+def _arguments_line(recipe: Mapping[str, Any]) -> list[str]:
+    """The recipe's model arguments, where the card states them (the recipe's description
+    does not repeat them)."""
+    model = recipe.get("model") if isinstance(recipe, Mapping) else None
+    if not isinstance(model, Mapping):
+        return []
+    arguments = ", ".join(f"`{key}={value}`" for key, value in model.items() if key != "class")
+    return [f"Its arguments: {arguments}.", ""] if arguments else []
+
+
 def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     """The README.md of a preset: YAML front matter for the Hub, then a description."""
     name = metadata.get("name") or default_name
@@ -206,7 +206,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     lines += _smoke_run_note(metadata.get("evaluation_mode"))
     load_line = (
         f'model = keras_ae.load("{name}")'
-        if name in registry.PRESETS
+        if name in catalogue.PRESETS
         else 'model = keras_ae.load("hf://<org>/<repo>")  # or the path of this directory'
     )
     trained_on = ""
@@ -219,6 +219,7 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         f"{trained_on}, saved with keras_ae {metadata['keras_ae_version']} and Keras "
         f"{metadata['keras_version']}.",
         "",
+        *_arguments_line(metadata.get("recipe") or {}),
         "## Usage",
         "",
         "```python",

@@ -46,6 +46,7 @@ from keras_ae.zoo.preset_files import (
     TRAINING_WEIGHTS_FILE,
     WEIGHTS_FILE,
 )
+from keras_ae.zoo.preset_info import PresetInfo
 from keras_ae.zoo.trust import (
     check_config_classes,
     check_json_size,
@@ -349,6 +350,16 @@ def _parameter_count(model: Autoencoder) -> int:
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
 
 
+def set_aside_copy(target: Path) -> Path | None:
+    """The preset a killed ``save_preset`` of ``target`` set aside, when no new one took its
+    place: readable where it is (the next save of ``target`` puts it back)."""
+    parent = target.parent
+    if target.exists() or not parent.is_dir():
+        return None
+    set_aside = sorted(parent.glob(f".{glob.escape(target.name)}.*.old"), key=os.path.getmtime)
+    return set_aside[-1] if set_aside else None
+
+
 def recover_interrupted_save(target: Path, remove_leftovers: bool = False) -> None:
     """Undoes a ``save_preset`` of ``target`` that was killed part-way: a preset set aside to be
     replaced comes back if no new one took its place. With ``remove_leftovers`` (a new save
@@ -401,6 +412,7 @@ def load_directory(
 
     ``source`` names the preset in error messages (a name or ``hf://`` handle); with
     ``discard_bad_weights``, weights failing the checksum are deleted (see ``verify_weights``).
+    ``metadata.json`` is read once, and kept as ``model.preset.metadata``; nothing is written.
     """
     directory = Path(directory)
     source = source or str(directory)
@@ -436,6 +448,7 @@ def load_directory(
         )
     if compile:
         model.compile(optimizer=optimizer_from_metadata(metadata, source))
+    model.preset = PresetInfo(source, directory, metadata)
     return model
 
 

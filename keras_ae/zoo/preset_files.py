@@ -18,3 +18,7 @@ CARD_FILE = "README.md"
 GOLDEN_FILE = "golden.npz"
 #: The files ``load`` reads; the card and the pictures are for people.
 FILES_TO_LOAD = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
+#: What a download fetches: the files ``load`` reads (inference only).
+FILES_TO_DOWNLOAD = FILES_TO_LOAD
+#: A download that also fetches the training-only weights, where a preset has them.
+FILES_TO_RESUME_TRAINING = (*FILES_TO_LOAD, TRAINING_WEIGHTS_FILE)

@@ -113,7 +113,7 @@ def verify_file(path: Path, expected: str, source: str, discard: bool, remedy: s
         f"{expected}. The file is corrupt or was changed after the preset was saved."
     )
     if discard:
-        _remove_cached_file(path)
+        remove_cached_file(path)
         raise ChecksumError(
             f"{message} The corrupt cached copy was deleted; load again to download it afresh. "
             "If this happens again, the file on the Hub is bad: tell the preset's publisher."
@@ -124,7 +124,8 @@ def verify_file(path: Path, expected: str, source: str, discard: bool, remedy: s
     )
 
 
-def _remove_cached_file(path: Path) -> None:
+def remove_cached_file(path: Path) -> None:
+    """Deletes a file of the Hugging Face cache: the snapshot's link and the blob it names."""
     # In the Hugging Face cache, a snapshot file is a symlink to a blob named by its etag; both
     # go, or the blob would be reused as is.
     blob = path.resolve()
