@@ -131,7 +131,7 @@ def test_the_vq_preset_reports_its_codebook_and_a_pca_of_the_size_asked(tmp_path
 def test_prior_steps_are_refused_for_a_model_without_a_prior():
     import pytest
 
-    with pytest.raises(recipes.RecipeError, match="prior_steps trains a learned prior"):
+    with pytest.raises(recipes.RecipeError, match="prior_steps gives the steps of a later"):
         _tiny_recipe(prior_steps=5)
 
 

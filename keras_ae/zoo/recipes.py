@@ -131,8 +131,8 @@ class TrainingSpec:
     seed: int = 0
     checkpoint_every: int = 1000
     steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
-    #: Steps of the second stage, the learned prior (models with a codebook: ``fit_prior``).
-    prior_steps: int | None = None
+    #: Steps of the model's later stage whose ``steps_field`` this is (VQVAE's learned prior).
+    prior_steps: int | None = dataclasses.field(default=None, metadata={"stage_steps": True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,11 +197,13 @@ class Recipe:
             value = training.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: training.{key} must be a positive integer.")
-        if "prior_steps" in training and not _has_learned_prior(model_class):
-            raise RecipeError(
-                f"{source}: training.prior_steps trains a learned prior, which "
-                f"{model['class']} does not have."
-            )
+        for key in _stage_steps_fields():
+            if key in training and not _later_stage_with(model_class, key):
+                raise RecipeError(
+                    f"{source}: training.{key} gives the steps of a later training stage, "
+                    f"which {model['class']} does not have (its stages: "
+                    f"{[stage.name for stage in model_class.stages]})."
+                )
         optimizer = training.get("optimizer", {"name": "adam"})
         if not isinstance(optimizer, Mapping) or not isinstance(optimizer.get("name"), str):
             raise RecipeError(
@@ -461,10 +463,17 @@ def _check_model_arguments(model_class: type, given: list[str], source: str) -> 
     )
 
 
-def _has_learned_prior(model_class: type) -> bool:
-    from keras_ae.models.registry import model_info
+def _stage_steps_fields() -> list[str]:
+    """The ``training`` fields that give a later stage's steps (a ``Stage.steps_field``)."""
+    return [
+        field.name
+        for field in dataclasses.fields(TrainingSpec)
+        if field.metadata.get("stage_steps")
+    ]
 
-    return model_info(model_class).codebook
+
+def _later_stage_with(model_class: type, steps_field: str) -> bool:
+    return any(stage.steps_field == steps_field for stage in model_class.stages[1:])
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
