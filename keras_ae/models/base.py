@@ -26,7 +26,7 @@ from keras_ae.data_checks import (
     validated_array,
     wrap_for_checks,
 )
-from keras_ae.models.registry import register_model
+from keras_ae.models.registry import check_model_arguments, register_model
 from keras_ae.models.stages import MAIN, Objective, Stage
 from keras_ae.networks import build_decoder, build_encoder
 
@@ -91,6 +91,13 @@ class Autoencoder(keras.Model):
     #: A loaded preset's records (``keras_ae.zoo.PresetInfo``: metrics, recipe, card), set by
     #: ``keras_ae.load``; None for a model built or loaded otherwise.
     preset = None
+
+    def __new__(cls, *args, **kwargs):
+        # Every class refuses an argument it does not take in the same way, before any of its
+        # constructors runs (a class that sets a base's argument itself would otherwise drop
+        # it silently, or fail with "multiple values").
+        check_model_arguments(cls, kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(
         self,

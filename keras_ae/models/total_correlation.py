@@ -140,6 +140,8 @@ class FactorVAE(VAE):
         "discriminator_accuracy",
         "active_units",
     )
+    #: Kim & Mnih keep the KL's weight at 1: ``beta`` is not FactorVAE's to take.
+    fixed_arguments = ("beta",)
     # One stage, two objectives: the VAE's loss, and the discriminator's on its own network.
     stages = (
         Stage(

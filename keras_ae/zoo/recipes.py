@@ -48,7 +48,6 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
 import dataclasses
 import difflib
 import hashlib
-import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -85,8 +84,6 @@ _SECTIONS = (
 #: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
 PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
 _PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
-#: The arguments every model takes from ``keras.Model`` itself (past the classes' ``**kwargs``).
-_KERAS_MODEL_ARGUMENTS = ("name", "dtype", "trainable")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
@@ -422,27 +419,11 @@ def _model_class_named(name, source: str) -> type:
 
 
 def model_arguments_of(model_class: type) -> list[str]:
-    """The keyword arguments ``model_class`` takes: its own ``__init__``'s, and, through each
-    ``**kwargs``, its bases' down to ``keras.Model``'s (``name``, ``dtype``, ``trainable``)."""
-    import keras
+    """The keyword arguments a recipe's ``model`` section may give ``model_class``
+    (``keras_ae.models.registry.model_arguments``, less ``seed``: ``training.seed`` sets it)."""
+    from keras_ae.models.registry import model_arguments
 
-    names = []
-    for cls in model_class.__mro__:
-        if "__init__" not in vars(cls):
-            continue
-        module = cls.__module__
-        if not issubclass(cls, keras.Model) or module == "keras" or module.startswith("keras."):
-            names += _KERAS_MODEL_ARGUMENTS
-            break
-        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        names += [
-            parameter.name
-            for parameter in parameters
-            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
-        ]
-        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
-            break
-    return sorted(set(names) - {"seed"})
+    return sorted(set(model_arguments(model_class)) - {"seed"})
 
 
 def _check_model_arguments(model_class: type, given: list[str], source: str) -> None:
