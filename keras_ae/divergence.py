@@ -70,15 +70,22 @@ def _all_finite(tensors: Sequence) -> tf.Tensor:
 
 
 def restore_or_stop(
-    terms: dict, variables: Sequence, saved: Sequence[tf.Tensor], step: tf.Tensor, stage: str
+    terms: dict,
+    weights: Sequence,
+    variables: Sequence,
+    saved: Sequence[tf.Tensor],
+    step: tf.Tensor,
+    stage: str,
 ):
-    """After a step's updates: when a value of ``terms`` or of the floating ``variables`` is not
-    finite, assigns ``saved`` back to ``variables`` and then fails the step with an
-    ``InvalidArgumentError`` whose message ``error_from`` reads. Returns the check's op."""
+    """After a step's updates: when a value of ``terms`` or of the floating ``weights`` (the
+    model's variables) is not finite, assigns ``saved`` back to ``variables`` (the weights and
+    the optimizers' state) and then fails the step with an ``InvalidArgumentError`` whose
+    message ``error_from`` reads. Returns the check's op. (The optimizers' moments are not
+    checked: they are not the model, and checking them would triple the check's reads.)"""
     step = tf.identity(step)
     names = list(terms)
     terms_finite = tf.stack([tf.reduce_all(tf.math.is_finite(terms[name])) for name in names])
-    weights_finite = _all_finite([_value(variable) for variable in variables])
+    weights_finite = _all_finite([_value(weight) for weight in weights])
     healthy = tf.logical_and(tf.reduce_all(terms_finite), weights_finite)
 
     def restore():

@@ -466,7 +466,7 @@ class Autoencoder(keras.Model):
         if self.stop_on_divergence:
             # The tracked metrics wait for the check, so a bad step's terms are not averaged in.
             check = divergence.restore_or_stop(
-                terms, guarded, saved, self.step_counter.value, self.stage.name
+                terms, self.variables, guarded, saved, self.step_counter.value, self.stage.name
             )
             with tf.control_dependencies([check]):
                 terms = {name: tf.identity(value) for name, value in terms.items()}
