@@ -6,7 +6,7 @@ global state, which is private API; it is used here alone, behind these two func
 """
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -16,17 +16,22 @@ _SCOPE = "stateless_scope"
 _DEFERRED = "uninitialized_variables"
 
 
-def variable_bytes(build: Callable[[], keras.Model]) -> int:
-    """The bytes of the variables of ``build()``'s model, none of them allocated."""
+def variable_bytes(build: Callable[[], keras.Model], leave_out: Sequence[str] = ()) -> int:
+    """The bytes of the variables of ``build()``'s model, none of them allocated, without those
+    of the model's attributes named in ``leave_out``."""
     # A later scope would initialise (allocate) the deferred variables; the queue is put back.
     queued = list(global_state.get_global_attribute(_DEFERRED, []) or [])
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = build()
+            left_out = {
+                id(variable) for name in leave_out for variable in getattr(model, name).variables
+            }
             return sum(
                 int(np.prod(variable.shape, dtype=np.int64))
                 * np.dtype(keras.backend.standardize_dtype(variable.dtype)).itemsize
                 for variable in model.weights
+                if id(variable) not in left_out
             )
     finally:
         global_state.set_global_attribute(_DEFERRED, queued)

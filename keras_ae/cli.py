@@ -95,7 +95,8 @@ def command_show(args) -> int:
     recorded = metadata.get("recipe")
     latent_map = isinstance(recorded, dict) and "latent_map" in (recorded.get("pictures") or [])
     recipe = evaluation_recipe(recorded, examples=1000, probes=latent_map)
-    drawn = draw_pictures(model, recipe, held_out_data(recipe), out)
+    history = metadata.get("history") if isinstance(metadata.get("history"), list) else None
+    drawn = draw_pictures(model, recipe, held_out_data(recipe), out, history=history)
     for name in sorted(drawn):
         print(f"wrote {out / name}")
     return 0

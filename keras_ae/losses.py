@@ -104,30 +104,73 @@ def gaussian_log_density(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> t
     return -0.5 * (math.log(2 * math.pi) + log_var + tf.square(z - mean) * tf.exp(-log_var))
 
 
+#: The estimators of ``total_correlation_decomposition``: minibatch-weighted and
+#: minibatch-stratified sampling.
+TOTAL_CORRELATION_ESTIMATORS = ("mws", "mss")
+
+
+def minibatch_stratified_log_weights(batch_size: tf.Tensor, dataset_size: int) -> tf.Tensor:
+    """Chen et al.'s (2018) minibatch-stratified sampling weights, ``(batch, batch)`` logs.
+
+    Row ``i`` weighs the batch's posteriors ``q(z_i | x_j)`` in the estimate
+    ``q(z_i) ~= sum_j W_ij q(z_i | x_j)``: ``1 / N`` for the example's own (``j = i``),
+    ``(N - M) / (N M)`` for one other example (the stratum that stands for the rest of the data
+    set, ``j = i + 1`` cyclically) and ``1 / M`` for each of the others, with ``M = batch - 1``
+    and ``N = dataset_size``. Each row sums to 1. (Chen et al.'s code puts the last row's stratum
+    weight in the row before it; here each row has its own.) Needs ``batch >= 2``.
+    """
+    batch = tf.convert_to_tensor(batch_size, tf.int32)
+    others = tf.cast(batch - 1, tf.float64)
+    size = tf.constant(float(dataset_size), tf.float64)
+    own = tf.eye(batch, dtype=tf.float64)
+    stratum = tf.roll(own, shift=1, axis=1)
+    rest = 1.0 - own - stratum
+    weights = own / size + stratum * (size - others) / (size * others) + rest / others
+    return tf.math.log(weights)
+
+
 def total_correlation_decomposition(
-    z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor, dataset_size: int
+    z: tf.Tensor,
+    mean: tf.Tensor,
+    log_var: tf.Tensor,
+    dataset_size: int,
+    estimator: str = "mws",
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Chen et al.'s (2018) split of the KL into three terms, by minibatch-weighted sampling.
+    """Chen et al.'s (2018) split of the KL into three terms, by minibatch-weighted sampling
+    (``estimator="mws"``) or minibatch-stratified sampling (``"mss"``, less biased).
 
     With ``z_i ~ q(z | x_i)`` for the ``M`` examples of the batch and ``N = dataset_size``,
-    ``log q(z_i) ~= logsumexp_j log q(z_i | x_j) - log(N M)``, and each ``log q(z_id)`` likewise
-    per dimension. Their sum is ``log q(z_i | x_i) - log p(z_i)``, a one-sample KL estimate.
+    MWS takes ``log q(z_i) ~= logsumexp_j log q(z_i | x_j) - log(N M)``; MSS weighs the
+    posteriors by ``minibatch_stratified_log_weights``. Each ``log q(z_id)`` likewise per
+    dimension. Their sum is ``log q(z_i | x_i) - log p(z_i)``, a one-sample KL estimate.
 
     Args:
         z, mean, log_var: ``(batch, latent_dim)``: samples and their posteriors' parameters.
         dataset_size: ``N``, the number of training examples.
+        estimator: ``"mws"`` or ``"mss"``.
 
     Returns:
         ``(mutual_info, total_correlation, dimension_kl)``, each ``(batch,)`` nats:
         ``log q(z|x) - log q(z)``, ``log q(z) - sum_d log q(z_d)`` and
         ``sum_d log q(z_d) - log p(z)``.
     """
-    batch = tf.cast(tf.shape(z)[0], z.dtype)
-    log_normaliser = tf.math.log(batch * float(dataset_size))
+    if estimator not in TOTAL_CORRELATION_ESTIMATORS:
+        raise ValueError(
+            f"Unknown estimator {estimator!r}; expected one of {TOTAL_CORRELATION_ESTIMATORS}."
+        )
     # pairwise[i, j, d] = log q(z_id | x_j)
     pairwise = gaussian_log_density(z[:, None, :], mean[None, :, :], log_var[None, :, :])
-    log_q_z = tf.reduce_logsumexp(tf.reduce_sum(pairwise, axis=2), axis=1) - log_normaliser
-    log_q_marginals = tf.reduce_sum(tf.reduce_logsumexp(pairwise, axis=1) - log_normaliser, axis=1)
+    if estimator == "mws":
+        batch = tf.cast(tf.shape(z)[0], z.dtype)
+        log_weights = -tf.math.log(batch * float(dataset_size))
+    else:
+        log_weights = tf.cast(
+            minibatch_stratified_log_weights(tf.shape(z)[0], dataset_size), z.dtype
+        )
+    log_q_z = tf.reduce_logsumexp(tf.reduce_sum(pairwise, axis=2) + log_weights, axis=1)
+    log_q_marginals = tf.reduce_sum(
+        tf.reduce_logsumexp(pairwise + log_weights[..., None], axis=1), axis=1
+    )
     log_q_z_given_x = tf.reduce_sum(gaussian_log_density(z, mean, log_var), axis=1)
     log_p_z = tf.reduce_sum(gaussian_log_density(z, 0.0, tf.zeros_like(z)), axis=1)
     return (

@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from keras_ae.evaluation.likelihood import kl_per_latent
@@ -312,6 +313,36 @@ def kl_bar_chart(kl: np.ndarray, path: PathLike | None = None) -> Figure:
     axes.set_xticks(np.arange(len(kl)), labels=[f"z{i}" for i in range(len(kl))], fontsize=8)
     axes.set_ylabel("KL (nats)")
     axes.set_title("KL per latent")
+    figure.tight_layout()
+    return _saved(figure, path)
+
+
+def kl_over_training(history: list[dict], path: PathLike | None = None) -> Figure:
+    """Each latent's KL (nats) at every checkpoint of a run, against the optimizer step, from a
+    preset's ``metadata["history"]`` (entries with ``"step"`` and ``"kl_per_latent"``), with the
+    capacity C where the run reports one: the order in which latents switch on (Burgess et al.
+    2017, Fig. 2)."""
+    entries = [entry for entry in history if "kl_per_latent" in entry and "step" in entry]
+    if not entries:
+        raise ValueError(
+            "The history records no KL per latent (kl_per_latent): the run was trained before "
+            "keras-ae recorded it, or the model has no posterior."
+        )
+    steps = np.array([entry["step"] for entry in entries])
+    kl = np.array([entry["kl_per_latent"] for entry in entries], np.float64)
+    figure = Figure(figsize=(6.4, 3.6))
+    axes = figure.add_subplot()
+    colours = colormaps["tab10"]
+    final = kl[-1]
+    for latent in np.argsort(-final):
+        axes.plot(steps, kl[:, latent], color=colours(latent % 10), label=f"z{latent}")
+    if all("capacity" in entry for entry in entries):
+        capacity = [entry["capacity"] for entry in entries]
+        axes.plot(steps, capacity, color="black", linestyle="--", label="C (total)")
+    axes.set_xlabel("optimizer step")
+    axes.set_ylabel("KL (nats)")
+    axes.set_title("KL per latent over training")
+    axes.legend(fontsize=7, ncol=2, loc="upper left")
     figure.tight_layout()
     return _saved(figure, path)
 

@@ -108,6 +108,17 @@ def test_all_zeros_representation_scores_low_on_every_metric():
     assert factor_vae["num_active_dims"] == 0
 
 
+def test_mig_names_for_each_factor_the_latent_that_holds_it_and_how_much():
+    # Latent j is factor 9 - j: each factor's best latent is the mirrored one, holding its whole
+    # entropy (log 10 nats: ten equally likely values, one bin each).
+    mirrored = run(evaluation.mig, lambda x: x[:, ::-1], num_train=3000)
+    for index in range(10):
+        assert mirrored[f"information_latent.factor_{index}"] == 9 - index
+        assert abs(mirrored[f"information.factor_{index}"] - np.log(10)) < 0.01
+    collapsed = run(evaluation.mig, zeros, num_train=3000)
+    assert all(collapsed[f"information.factor_{index}"] < 1e-6 for index in range(10))
+
+
 def test_duplicated_latent_space():
     assert run(evaluation.mig, duplicated, num_train=3000)["discrete_mig"] <= 0.1
     assert run(evaluation.sap_score, duplicated, **SAP_SIZES)["SAP_score"] <= 0.2
@@ -255,7 +266,9 @@ def test_disentanglement_metrics_returns_one_flat_dict(monkeypatch):
         continuous_factors=True,
         boosting=FAST_BOOSTING,
     )
-    assert set(scores) == {
+    information = {key for key in scores if key.startswith("mig.information")}
+    assert len(information) == 2 * IdentityObservations.num_factors
+    assert set(scores) - information == {
         "beta_vae.train_accuracy",
         "beta_vae.eval_accuracy",
         "factor_vae.train_accuracy",
@@ -268,7 +281,11 @@ def test_disentanglement_metrics_returns_one_flat_dict(monkeypatch):
         "dci.completeness",
         "sap.SAP_score",
     }
-    assert all(0.85 <= scores[key] <= 1.0 for key in scores if key != "factor_vae.num_active_dims")
+    assert all(
+        0.85 <= scores[key] <= 1.0
+        for key in scores
+        if key != "factor_vae.num_active_dims" and key not in information
+    )
 
 
 class SizesOnly:

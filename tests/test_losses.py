@@ -140,6 +140,71 @@ def test_minibatch_weighted_sampling_matches_brute_force():
     np.testing.assert_allclose(expected.sum(axis=0), one_sample_kl, rtol=1e-10)
 
 
+def _brute_force_stratified_decomposition(z, mean, log_var, dataset_size):
+    """Minibatch-stratified sampling written out with explicit loops over Chen et al.'s
+    weights: 1/N for the own example, (N - M)/(N M) for the next one, 1/M for the rest."""
+    batch, dims = z.shape
+    others = batch - 1
+
+    def weight(i, j):
+        if j == i:
+            return 1 / dataset_size
+        if j == (i + 1) % batch:
+            return (dataset_size - others) / (dataset_size * others)
+        return 1 / others
+
+    terms = np.zeros((3, batch))
+    for i in range(batch):
+        log_q_given_x = sum(_log_normal(z[i, d], mean[i, d], log_var[i, d]) for d in range(dims))
+        log_q = np.log(
+            sum(
+                weight(i, j)
+                * np.exp(sum(_log_normal(z[i, d], mean[j, d], log_var[j, d]) for d in range(dims)))
+                for j in range(batch)
+            )
+        )
+        log_marginals = sum(
+            np.log(
+                sum(
+                    weight(i, j) * np.exp(_log_normal(z[i, d], mean[j, d], log_var[j, d]))
+                    for j in range(batch)
+                )
+            )
+            for d in range(dims)
+        )
+        log_p = sum(_log_normal(z[i, d], 0.0, 0.0) for d in range(dims))
+        terms[:, i] = (log_q_given_x - log_q, log_q - log_marginals, log_marginals - log_p)
+    return terms
+
+
+def test_minibatch_stratified_weights_sum_to_one_per_row():
+    weights = np.exp(losses.minibatch_stratified_log_weights(5, 100).numpy())
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.diag(weights), 1 / 100)
+    np.testing.assert_allclose(weights[4, 0], (100 - 4) / (100 * 4))  # the last row's stratum
+    assert np.isclose(weights, 1 / 4).sum() == 5 * 3
+
+
+def test_minibatch_stratified_sampling_matches_brute_force():
+    rng = np.random.default_rng(3)
+    z, mean = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    log_var = 0.5 * rng.normal(size=(6, 4))
+    expected = _brute_force_stratified_decomposition(z, mean, log_var, dataset_size=1000)
+    got = losses.total_correlation_decomposition(
+        tf.constant(z), tf.constant(mean), tf.constant(log_var), dataset_size=1000, estimator="mss"
+    )
+    np.testing.assert_allclose(np.stack([t.numpy() for t in got]), expected, rtol=1e-10)
+    one_sample_kl = (_log_normal(z, mean, log_var) - _log_normal(z, 0.0, 0.0)).sum(axis=1)
+    np.testing.assert_allclose(expected.sum(axis=0), one_sample_kl, rtol=1e-10)
+    # It is not the minibatch-weighted estimate.
+    weighted = _brute_force_decomposition(z, mean, log_var, dataset_size=1000)
+    assert np.abs(weighted[1] - expected[1]).max() > 0.1
+    with pytest.raises(ValueError, match="Unknown estimator"):
+        losses.total_correlation_decomposition(
+            tf.constant(z), tf.constant(mean), tf.constant(log_var), 1000, estimator="exact"
+        )
+
+
 def test_total_correlation_is_larger_for_dependent_latents():
     # Latents that copy each other against the same latents shuffled independently.
     rng = np.random.default_rng(1)

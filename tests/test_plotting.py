@@ -149,3 +149,19 @@ def test_code_index_maps_show_a_quantised_models_codes_under_its_inputs(digits, 
     )
     drawn = draw_pictures(model, recipe, {"x_test": digits[0]}, tmp_path / "preset")
     assert sorted(drawn) == ["code_indices.png"]
+
+
+def test_kl_over_training_draws_a_line_per_latent_and_the_capacity(tmp_path):
+    history = [
+        {"step": step, "capacity": step / 100, "kl_per_latent": [step / 200, step / 400, 0.0]}
+        for step in (100, 200, 300)
+    ]
+    figure = plotting.kl_over_training(
+        [{"step": 50, "loss": 1.0}, *history], path=tmp_path / "kl.png"
+    )
+    [axes] = figure.axes
+    assert len(axes.lines) == 4  # three latents and C
+    np.testing.assert_allclose(axes.lines[0].get_ydata(), [0.5, 1.0, 1.5])  # largest first
+    assert (tmp_path / "kl.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="no KL per latent"):
+        plotting.kl_over_training([{"step": 1, "loss": 1.0}])

@@ -45,6 +45,33 @@ def test_beta_tcvae_rejects_a_bad_dataset_size():
         keras_ae.BetaTCVAE(**SMALL, dataset_size=0)
 
 
+def test_beta_tcvae_trains_with_the_stratified_estimator_and_keeps_it(mnist_images, tmp_path):
+    x = mnist_images[0][:256]
+    model = keras_ae.BetaTCVAE(**SMALL, dataset_size=4000, estimator="mss")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(x, batch_size=64, epochs=1, verbose=0).history
+    assert np.isfinite(history["tc"][-1]) and np.isfinite(history["loss"][-1])
+    model.save(tmp_path / "mss.keras")
+    assert keras.saving.load_model(tmp_path / "mss.keras").estimator == "mss"
+    # Both estimators share the decomposition's sum, not its split.
+    mws = keras_ae.BetaTCVAE(**SMALL, dataset_size=4000)
+    mws.set_weights(model.get_weights())
+    noise = tf.constant(np.random.default_rng(0).normal(size=(64, 6)).astype("float32"))
+    for each in (model, mws):
+        each.sample_noise = lambda shape: noise
+    stratified, weighted = (
+        model.loss_terms(tf.constant(x[:64])),
+        mws.loss_terms(tf.constant(x[:64])),
+    )
+    total = ("mutual_info", "tc", "dimension_kl")
+    np.testing.assert_allclose(
+        sum(stratified[name] for name in total), sum(weighted[name] for name in total), rtol=1e-4
+    )
+    assert abs(float(stratified["tc"] - weighted["tc"])) > 1e-3
+    with pytest.raises(ValueError, match="minibatch-stratified"):
+        keras_ae.BetaTCVAE(**SMALL, estimator="exact")
+
+
 # ------------------------------------------------------------------------------------ FactorVAE
 
 
@@ -187,14 +214,19 @@ def test_a_factor_vae_preset_holds_no_optimizer_moments(mnist_images, tmp_path):
     model.fit(x, batch_size=64, epochs=1, verbose=0)
     directory = keras_ae.save_preset(model, tmp_path / "factor_vae")
     # The discriminator's Adam is saved unbuilt: its step count and learning rate (scalars),
-    # none of its moments (which would double the discriminator's 5 million numbers).
-    with h5py.File(directory / "model.weights.h5") as weights:
-        shapes = {}
-        weights.visititems(
-            lambda key, item: (
-                shapes.update({key: item.shape}) if isinstance(item, h5py.Dataset) else None
+    # none of its moments (which would double the discriminator's 5 million numbers). Both are
+    # training-only, kept in training.weights.h5.
+    shapes = {}
+    for name in ("model.weights.h5", "training.weights.h5"):
+        with h5py.File(directory / name) as weights:
+            weights.visititems(
+                lambda key, item, name=name: (
+                    shapes.update({f"{name}/{key}": item.shape})
+                    if isinstance(item, h5py.Dataset)
+                    else None
+                )
             )
-        )
+    assert not [key for key in shapes if key.startswith("model.weights.h5/discriminator")]
     optimizer_shapes = [shape for key, shape in shapes.items() if "optimizer" in key]
     assert optimizer_shapes and all(shape == () for shape in optimizer_shapes)
     loaded = keras_ae.load(directory)

@@ -33,6 +33,21 @@ def test_steps_per_execution_changes_the_speed_not_the_result(tmp_path):
         np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
 
 
+def test_every_checkpoint_records_the_kl_of_each_latent_on_fixed_training_images(tmp_path):
+    from keras_ae import datasets
+    from keras_ae.evaluation.likelihood import kl_per_latent
+    from keras_ae.zoo.train import KL_PROBE_EXAMPLES
+
+    # No validation split: the model returned is the last checkpoint's, not the best one's.
+    recipe = _tiny_recipe(steps=20, checkpoint_every=10).replace(data={"validation_split": None})
+    model, state = fit_recipe(recipe, tmp_path, verbose=0)
+    kl = [entry["kl_per_latent"] for entry in state["history"]]
+    assert [len(values) for values in kl] == [4, 4]
+    assert kl[0] != kl[1]
+    images = datasets.load("mnist_5k", "train[:-500]", num_examples=KL_PROBE_EXAMPLES, seed=0)
+    np.testing.assert_allclose(kl[1], kl_per_latent(model, images), rtol=1e-5)
+
+
 def test_a_checkpoint_resumes_after_the_test_split_changes_not_the_validation_split(tmp_path):
     import pytest
 

@@ -402,6 +402,10 @@ def mig_from_codes(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -
     entropy; the mean over factors (those with more than one value)."""
     information = discrete_mutual_information(histogram_discretize(codes, num_bins), factors)
     entropies = np.array([mutual_info_score(factor, factor) for factor in np.asarray(factors).T])
+    return _mig_from_information(information, entropies)
+
+
+def _mig_from_information(information: np.ndarray, entropies: np.ndarray) -> float:
     # A single latent has no runner-up: its gap is to zero information.
     padded = np.vstack([information, np.zeros((1, information.shape[1]))])
     top_two = -np.sort(-padded, axis=0)[:2]
@@ -418,11 +422,23 @@ def mig(
     num_bins: int = 20,
 ) -> dict:
     """Chen et al.'s Mutual Information Gap on ``num_train`` points, latents discretised into
-    ``num_bins`` equal-width bins. Returns ``{"discrete_mig"}``."""
+    ``num_bins`` equal-width bins. Returns ``{"discrete_mig"}`` and, for each factor, the
+    largest mutual information one latent has with it (``"information.<factor>"``, nats) and
+    which latent that is (``"information_latent.<factor>"``, its index): whether a factor is
+    captured at all, which the gap alone does not say."""
     random_state = as_random_state(random_state)
     represent = factor_representation(ground_truth_data, representation_function)
     codes, factors = sample_codes(ground_truth_data, represent, num_train, random_state)
-    return {"discrete_mig": mig_from_codes(codes, factors, num_bins)}
+    information = discrete_mutual_information(histogram_discretize(codes, num_bins), factors)
+    entropies = np.array([mutual_info_score(factor, factor) for factor in np.asarray(factors).T])
+    scores = {"discrete_mig": _mig_from_information(information, entropies)}
+    names = getattr(ground_truth_data, "factor_names", None) or [
+        f"factor{index}" for index in range(factors.shape[1])
+    ]
+    for index, name in enumerate(names):
+        scores[f"information.{name}"] = float(information[:, index].max())
+        scores[f"information_latent.{name}"] = int(information[:, index].argmax())
+    return scores
 
 
 # --------------------------------------------------------------------------------------- DCI

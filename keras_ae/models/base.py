@@ -88,6 +88,10 @@ class Autoencoder(keras.Model):
     stages: tuple[Stage, ...] = (Stage("autoencoder"),)
     #: Whether the encoder has a mean and a log-variance head (the VAE family).
     gaussian_encoder = False
+    #: Attributes that only training uses (networks, their optimizers): ``encode``, ``decode``,
+    #: ``reconstruct`` and ``sample`` never read them, so a preset keeps their weights apart, in
+    #: an optional ``training.weights.h5`` (``keras_ae.zoo.weights_files``).
+    training_only_attributes: tuple[str, ...] = ()
     #: A loaded preset's records (``keras_ae.zoo.PresetInfo``: metrics, recipe, card), set by
     #: ``keras_ae.load``; None for a model built or loaded otherwise.
     preset = None

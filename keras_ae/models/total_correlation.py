@@ -19,7 +19,8 @@ DSPRITES_SIZE = 737_280
 @register_model(
     title="beta-TCVAE",
     loss_summary="reconstruction + `alpha * MI + beta * TC + gamma * dimension-wise KL` (Chen et "
-    "al.'s split of the KL, minibatch-weighted sampling over `dataset_size` examples)",
+    'al.\'s split of the KL over `dataset_size` examples, `estimator="mws" | "mss"`: '
+    "minibatch-weighted or minibatch-stratified sampling)",
     example_arguments={"beta": 6.0, "dataset_size": 640},
 )
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -27,7 +28,8 @@ class BetaTCVAE(VAE):
     """beta-TCVAE: ``reconstruction + alpha * MI + beta * TC + gamma * dimension-wise KL``.
 
     MI, TC and the dimension-wise KL are Chen et al.'s decomposition of the KL, estimated on each
-    minibatch by minibatch-weighted sampling over ``dataset_size`` training examples
+    minibatch over ``dataset_size`` training examples by minibatch-weighted sampling
+    (``estimator="mws"``) or Chen et al.'s less biased minibatch-stratified sampling (``"mss"``)
     (``losses.total_correlation_decomposition``); all are nats per example. The three estimates
     sum to a one-sample estimate of the KL, so the loss is written as the analytic KL plus
     ``(alpha - 1) * MI + (beta - 1) * TC + (gamma - 1) * dimension-wise KL``: the same
@@ -52,14 +54,21 @@ class BetaTCVAE(VAE):
         beta: float = 6.0,
         gamma: float = 1.0,
         dataset_size: int = DSPRITES_SIZE,
+        estimator: str = "mws",
         **kwargs,
     ):
         super().__init__(*args, beta=beta, **kwargs)
         if int(dataset_size) < 1:
             raise ValueError(f"dataset_size must be a positive integer, got {dataset_size!r}.")
+        if estimator not in losses.TOTAL_CORRELATION_ESTIMATORS:
+            raise ValueError(
+                f"estimator must be one of {losses.TOTAL_CORRELATION_ESTIMATORS} "
+                f"(minibatch-weighted or minibatch-stratified sampling), got {estimator!r}."
+            )
         self.alpha = float(alpha)
         self.gamma = float(gamma)
         self.dataset_size = int(dataset_size)
+        self.estimator = estimator
 
     def get_config(self) -> dict:
         return {
@@ -67,12 +76,15 @@ class BetaTCVAE(VAE):
             "alpha": self.alpha,
             "gamma": self.gamma,
             "dataset_size": self.dataset_size,
+            "estimator": self.estimator,
         }
 
     def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
         mutual_info, total_correlation, dimension_kl = (
             tf.reduce_mean(term)
-            for term in losses.total_correlation_decomposition(z, mean, log_var, self.dataset_size)
+            for term in losses.total_correlation_decomposition(
+                z, mean, log_var, self.dataset_size, self.estimator
+            )
         )
         penalty = (
             kl
@@ -128,7 +140,8 @@ class FactorVAE(VAE):
     The discriminator's optimizer is made from the constructor arguments, so the config rebuilds
     it; it is built with the main one (``build_optimizers``), before training or before a saved
     training state is loaded, so a ``.keras`` file restores its state and a preset, which
-    saves an untrained copy, carries none.
+    saves an untrained copy, carries none. A preset keeps the discriminator apart from the
+    inference weights, in its optional ``training.weights.h5`` (``training_only_attributes``).
     """
 
     term_names = (
@@ -152,6 +165,8 @@ class FactorVAE(VAE):
             ),
         ),
     )
+    # The discriminator estimates TC for the loss; inference never runs it.
+    training_only_attributes = ("discriminator", "discriminator_optimizer")
 
     def __init__(
         self,

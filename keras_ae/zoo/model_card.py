@@ -9,7 +9,14 @@ from typing import Any
 from huggingface_hub import ModelCardData
 
 from keras_ae.zoo import registry
-from keras_ae.zoo.preset_files import CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE
+from keras_ae.zoo.preset_files import (
+    CONFIG_FILE,
+    GOLDEN_FILE,
+    LOADED_WITHOUT_TRAINING_WEIGHTS,
+    METADATA_FILE,
+    TRAINING_WEIGHTS_FILE,
+    WEIGHTS_FILE,
+)
 from keras_ae.zoo.recipes import evaluation_data
 
 
@@ -102,6 +109,65 @@ def _paper_section(recipe: Mapping[str, Any], metrics: Mapping[str, Any]) -> lis
     ]
 
 
+def _factor_information_section(metrics: Mapping[str, Any]) -> list[str]:
+    """Per factor, the latent that holds the most information about it (MIG's numerator)."""
+    prefix = "mig.information."
+    factors = [key[len(prefix) :] for key in metrics if key.startswith(prefix)]
+    if not factors:
+        return []
+    rows = [
+        f"| {factor} | z{metrics.get('mig.information_latent.' + factor, '?')} | "
+        f"{_format_value(metrics[prefix + factor])} |"
+        for factor in factors
+    ]
+    return [
+        "## What each latent captures",
+        "",
+        "For each ground-truth factor, the latent with the largest mutual information with it "
+        "(latents discretised into 20 bins, as MIG does), in nats. A factor that no latent holds "
+        "has a figure near 0.",
+        "",
+        "| factor | latent | mutual information (nats) |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
+def _seed_section(metadata: Mapping[str, Any]) -> list[str]:
+    """How the training seed was chosen: among several, by a score on a separate sample, or
+    not at all."""
+    selection = metadata.get("seed_selection")
+    if not isinstance(selection, Mapping):
+        if "seed" not in metadata:
+            return []
+        return [
+            "## Seed",
+            "",
+            f"Trained from the single seed {metadata['seed']}; it was not chosen among others.",
+            "",
+        ]
+    rows = [
+        f"| {candidate['seed']} | {_format_value(candidate['score'])} |"
+        + (" chosen |" if candidate["seed"] == selection.get("chosen") else " |")
+        for candidate in selection.get("candidates", [])
+    ]
+    return [
+        "## How the seed was chosen",
+        "",
+        f"Seeds {', '.join(str(seed) for seed in selection.get('seeds', []))} each trained for "
+        f"{selection.get('steps'):,} steps and were scored by `{selection.get('metric')}` on a "
+        f"ground-truth sample drawn with random seed {selection.get('sample_seed')}, not the "
+        "seed-0 sample this card's metrics use. The best one trained on from its own "
+        "checkpoint; the other seeds' runs are not part of this preset.",
+        "",
+        f"| seed | {selection.get('metric')} after {selection.get('steps'):,} steps | |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+    ]
+
+
 def _smoke_run_note(mode: str | None) -> list[str]:
     """A line for a preset that ``keras-ae train --evaluate quick|none`` did not fully
     evaluate."""
@@ -166,11 +232,22 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
     ]
     lines += _paper_section(metadata.get("recipe") or {}, metrics)
     lines += _baseline_section(metrics)
+    lines += _factor_information_section(metrics)
+    lines += _seed_section(metadata)
     if metrics:
         lines += ["## Metrics", ""]
         measured_on = evaluation_data(metadata.get("recipe"))
         if measured_on:
             lines += [f"Measured on {measured_on}.", ""]
+        if "mig.discrete_mig" in metrics:
+            version = metadata.get("scikit_learn_version")
+            lines += [
+                f"MIG computed with scikit-learn {version} (its mutual information changed "
+                "between versions)."
+                if version
+                else "The scikit-learn version behind MIG was not recorded for this preset.",
+                "",
+            ]
         lines += ["| metric | value |", "| --- | --- |"]
         lines += [f"| {key} | {_format_value(value)} |" for key, value in metrics.items()]
         lines += [""]
@@ -178,12 +255,27 @@ def model_card(metadata: Mapping[str, Any], default_name: str) -> str:
         lines += ["## Pictures", ""]
         for picture in metadata["pictures"]:
             lines += [f"![{Path(picture).stem}]({picture})", ""]
-    lines += [
-        "## Files",
-        "",
-        f"- `{CONFIG_FILE}`: the model's Keras config.",
-        f"- `{WEIGHTS_FILE}`: the weights (sha256 `{metadata['weights_sha256']}`).",
-        f"- `{METADATA_FILE}`: versions, training recipe, dataset and metrics.",
-        "",
-    ]
+    lines += ["## Files", "", f"- `{CONFIG_FILE}`: the model's Keras config."]
+    training = metadata.get("training_weights")
+    if training:
+        attributes = ", ".join(f"`{name}`" for name in training.get("attributes") or [])
+        lines += [
+            f"- `{WEIGHTS_FILE}`: the weights `encode`, `decode`, `reconstruct` and `sample` use "
+            f"(sha256 `{metadata['weights_sha256']}`).",
+            f"- `{TRAINING_WEIGHTS_FILE}` (optional): what only training uses ({attributes}; "
+            f"sha256 `{training['sha256']}`). `keras_ae.load` reads it when it is present, so "
+            "`fit` resumes with them; without it, "
+            f"{LOADED_WITHOUT_TRAINING_WEIGHTS}.",
+        ]
+    else:
+        lines += [f"- `{WEIGHTS_FILE}`: the weights (sha256 `{metadata['weights_sha256']}`)."]
+    lines += [f"- `{METADATA_FILE}`: versions, training recipe, dataset and metrics."]
+    golden = metadata.get("golden")
+    if golden:
+        lines += [
+            f"- `{GOLDEN_FILE}`: {golden.get('examples')} fixed inputs with the codes and "
+            "reconstructions this model gave them, to check a copy without any dataset "
+            f"(sha256 `{golden.get('sha256')}`).",
+        ]
+    lines += [""]
     return "\n".join(lines)

@@ -11,9 +11,15 @@ from keras_ae.zoo.recipes import Recipe
 
 
 def draw_pictures(
-    model, recipe: Recipe, held_out: dict, directory: str | os.PathLike
+    model,
+    recipe: Recipe,
+    held_out: dict,
+    directory: str | os.PathLike,
+    history: list[dict] | None = None,
 ) -> dict[str, Path]:
-    """The recipe's pictures of ``model`` as files in ``directory``: ``{file name: path}``."""
+    """The recipe's pictures of ``model`` as files in ``directory``: ``{file name: path}``.
+    ``history`` (the run's, as a preset's metadata records it) draws ``kl_over_training``; a
+    history without a per-latent KL record draws none."""
     x = held_out["x_test"]
     shown = plotting.spread_of_examples(x)
     capabilities = model_info(model)
@@ -50,6 +56,10 @@ def draw_pictures(
             plotting.codebook_usage_chart(model, x, path=path("codebook.png"))
         elif picture == "code_indices" and capabilities.codebook:
             plotting.code_index_maps(model, shown, path=path("code_indices.png"))
+        elif picture == "kl_over_training" and any(
+            "kl_per_latent" in entry for entry in history or []
+        ):
+            plotting.kl_over_training(history, path=path("kl_over_training.png"))
         elif picture == "latent_map" and "y_test" in held_out:
             codes = model.encode(x)
             plotting.latent_scatter(codes, held_out["y_test"], path=path("latent_map.png"))

@@ -3,7 +3,9 @@
 A preset is a directory laid out like a Hugging Face model repository:
 
 - ``config.json``: ``keras.saving.serialize_keras_object(model)``;
-- ``model.weights.h5``: the weights;
+- ``model.weights.h5``: the weights ``encode``, ``decode``, ``reconstruct`` and ``sample`` use;
+- ``training.weights.h5`` (optional; models with ``training_only_attributes``, FactorVAE's
+  discriminator): the weights only training uses (``weights_files.py``);
 - ``metadata.json``: the keras_ae and Keras versions, the parameter count, the sha256 of the
   weights, the optimizer to recompile with, and what the caller adds (recipe, dataset, metrics);
 - ``README.md``: a Hub model card (``model_card.py``);
@@ -41,6 +43,7 @@ from keras_ae.zoo.preset_files import (
     FILES_TO_LOAD,
     GOLDEN_FILE,
     METADATA_FILE,
+    TRAINING_WEIGHTS_FILE,
     WEIGHTS_FILE,
 )
 from keras_ae.zoo.trust import (
@@ -51,8 +54,10 @@ from keras_ae.zoo.trust import (
     model_from_config,
     optimizer_from_metadata,
     sha256_of,
+    verify_training_weights,
     verify_weights,
 )
+from keras_ae.zoo.weights_files import load_weights, split_weights
 
 # Plain names only: they become exact `allow_patterns` (fnmatch) when publishing, so no glob
 # characters, and no directories.
@@ -68,6 +73,7 @@ _RESERVED_METADATA = (
     "optimizer",
     "pictures",
     "golden",
+    "training_weights",
 )
 
 
@@ -174,7 +180,7 @@ def save_preset(
     staging.mkdir()
     try:
         _write_json(staging / CONFIG_FILE, config)
-        _save_model_weights(model, staging / WEIGHTS_FILE)
+        training_only = _save_model_weights(model, staging / WEIGHTS_FILE)
         optimizer = model.optimizer if getattr(model, "compiled", False) else None
         full_metadata = {
             "keras_ae_version": __version__,
@@ -188,6 +194,12 @@ def save_preset(
             "pictures": sorted(pictures),
             **metadata,
         }
+        if training_only:
+            full_metadata["training_weights"] = {
+                "file": TRAINING_WEIGHTS_FILE,
+                "sha256": sha256_of(staging / TRAINING_WEIGHTS_FILE),
+                "attributes": training_only,
+            }
         if golden_inputs is not None:
             _save_golden(model, np.asarray(golden_inputs, np.float32), staging / GOLDEN_FILE)
             full_metadata["golden"] = {
@@ -208,6 +220,27 @@ def save_preset(
     return target
 
 
+def resave_preset(directory: str | os.PathLike, golden_inputs: np.ndarray | None = None) -> Path:
+    """Writes the preset in ``directory`` again, in place and in today's layout, from its own
+    weights (a FactorVAE's discriminator moves to ``training.weights.h5``): the same metadata,
+    pictures and model, so the same codes and reconstructions. ``golden_inputs`` default to the
+    preset's own, when it has a golden pair."""
+    directory = Path(directory)
+    model = load_directory(directory)
+    metadata = _read_json(directory / METADATA_FILE, str(directory))
+    if golden_inputs is None and metadata.get("golden"):
+        with np.load(directory / GOLDEN_FILE, allow_pickle=False) as saved:
+            golden_inputs = saved["inputs"]
+    return save_preset(
+        model,
+        directory,
+        {key: value for key, value in metadata.items() if key not in _RESERVED_METADATA},
+        pictures={name: directory / name for name in metadata.get("pictures") or []},
+        golden_inputs=golden_inputs,
+        overwrite=True,
+    )
+
+
 def _save_golden(model: Autoencoder, inputs: np.ndarray, path: Path) -> None:
     arrays = {
         "inputs": inputs,
@@ -216,6 +249,28 @@ def _save_golden(model: Autoencoder, inputs: np.ndarray, path: Path) -> None:
     }
     with open(path, "wb") as file:
         np.savez_compressed(file, **arrays)
+
+
+def add_golden_pair(directory: str | os.PathLike, inputs: np.ndarray) -> Path:
+    """Gives a preset saved without one a golden pair, as ``save_preset(golden_inputs=...)``
+    would have: ``golden.npz`` from the model the preset holds (loaded and checked), recorded
+    with its sha256 in ``metadata.json`` and on the card. The weights are not touched; returns
+    the ``golden.npz`` path."""
+    directory = Path(directory)
+    model = load_directory(directory, compile=False)
+    metadata = _read_json(directory / METADATA_FILE, str(directory))
+    inputs = np.asarray(inputs, np.float32)
+    _save_golden(model, inputs, directory / GOLDEN_FILE)
+    metadata["golden"] = {
+        "file": GOLDEN_FILE,
+        "sha256": sha256_of(directory / GOLDEN_FILE),
+        "examples": len(inputs),
+    }
+    _write_json(directory / METADATA_FILE, metadata)
+    (directory / CARD_FILE).write_text(
+        model_card(metadata, default_name=directory.name), encoding="utf-8"
+    )
+    return directory / GOLDEN_FILE
 
 
 def golden_mismatch(model: Autoencoder, directory: str | os.PathLike, atol: float = 1e-4) -> dict:
@@ -239,12 +294,24 @@ def golden_mismatch(model: Autoencoder, directory: str | os.PathLike, atol: floa
         }
 
 
-def _save_model_weights(model: Autoencoder, path: Path) -> None:
+def _save_model_weights(model: Autoencoder, path: Path) -> list[str]:
     """Writes the model's own variables only: a compiled model's ``save_weights`` would add the
-    optimizer's state (Adam's two moments triple the file), which a preset does not need."""
+    optimizer's state (Adam's two moments triple the file), which a preset does not need.
+
+    What only training uses (the class's ``training_only_attributes``) goes to
+    ``training.weights.h5`` beside ``path``; returns those attributes' names (``[]`` when the
+    class has none, and then no such file is written)."""
     copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
-    copy.save_weights(str(path))
+    training_only = list(type(model).training_only_attributes)
+    if not training_only:
+        copy.save_weights(str(path))
+        return []
+    whole = path.with_name(f"whole.{path.name}")
+    copy.save_weights(str(whole))
+    split_weights(whole, path, path.with_name(TRAINING_WEIGHTS_FILE), training_only)
+    whole.unlink()
+    return training_only
 
 
 def _checked_pictures(pictures: Mapping[str, str | os.PathLike]) -> dict[str, Path]:
@@ -338,22 +405,33 @@ def load_directory(
     directory = Path(directory)
     source = source or str(directory)
     metadata = read_checked_metadata(directory, source, discard_bad_weights)
+    # Optional: without it, training-only networks (FactorVAE's discriminator) start afresh.
+    training_weights = verify_training_weights(directory, metadata, source, discard_bad_weights)
     config = _read_json(directory / CONFIG_FILE, source)
     config.pop("compile_config", None)
     check_config_classes(config, source)
-    check_variables_fit_weights(config, directory / WEIGHTS_FILE, source)
+    check_variables_fit_weights(
+        config,
+        directory / WEIGHTS_FILE,
+        source,
+        training_weights,
+        without_training_state=training_weights is None,
+    )
     model = model_from_config(config, source)
+    loaded = (
+        WEIGHTS_FILE if training_weights is None else f"{WEIGHTS_FILE} + {TRAINING_WEIGHTS_FILE}"
+    )
     try:
-        model.load_weights(str(directory / WEIGHTS_FILE))
+        load_weights(model, directory / WEIGHTS_FILE, training_weights)
     except (ValueError, OSError, KeyError, TypeError) as error:
         raise PresetError(
-            f"{source}: {WEIGHTS_FILE} does not fit the model described by config.json "
-            f"({type(error).__name__}: {error}). The two files come from different models, or "
-            "the weights file is damaged; re-save or download the preset again."
+            f"{source}: the weights ({loaded}) do not fit the model described by config.json "
+            f"({type(error).__name__}: {error}). The files come from different models, or "
+            "a weights file is damaged; re-save or download the preset again."
         ) from error
     if not all(np.isfinite(weight).all() for weight in model.get_weights()):
         raise PresetError(
-            f"{source}: {WEIGHTS_FILE} holds NaN or Inf weights; the model would compute NaN. "
+            f"{source}: the weights ({loaded}) hold NaN or Inf; the model would compute NaN. "
             "Re-save the preset from a model that trained without diverging."
         )
     if compile:
@@ -374,11 +452,13 @@ def validate(directory: str | os.PathLike) -> list[str]:
     for name in pictures:
         _check_picture_in_place(directory, name, source)
     golden = [GOLDEN_FILE] if metadata.get("golden") else []
-    check_files(directory, [CARD_FILE, *pictures, *golden], source)
+    training = [TRAINING_WEIGHTS_FILE] if metadata.get("training_weights") else []
+    check_files(directory, [CARD_FILE, *pictures, *golden, *training], source)
+    verify_training_weights(directory, metadata, source, discard=False)
     check_config_classes(_read_json(directory / CONFIG_FILE, source), source)
     if not (directory / CARD_FILE).read_text(encoding="utf-8").startswith("---\n"):
         raise PresetError(
             f"{source}: {CARD_FILE} has no YAML front matter, so the Hub will not recognise it "
             "as a model card. Re-save the preset with keras_ae.save_preset."
         )
-    return [*FILES_TO_LOAD, CARD_FILE, *pictures, *golden]
+    return [*FILES_TO_LOAD, *training, CARD_FILE, *pictures, *golden]

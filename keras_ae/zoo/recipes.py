@@ -70,6 +70,7 @@ PICTURES = (
     "canvas",
     "codebook",
     "code_indices",
+    "kl_over_training",
 )
 _SECTIONS = (
     "name",
@@ -80,6 +81,7 @@ _SECTIONS = (
     "evaluation",
     "pictures",
     "paper",
+    "selection",
 )
 #: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
 PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
@@ -133,6 +135,20 @@ class TrainingSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class SelectionSpec:
+    """The ``selection`` section: train each of ``seeds`` for ``steps`` optimizer steps, score
+    each on a ground-truth sample drawn with ``sample_seed`` (not the card's 0, so the card's
+    figures are not the ones the seed was chosen on) by ``metric``, a key of
+    ``keras_ae.evaluation.disentanglement_metrics`` (higher is better), and train the best one
+    on to ``training.steps``; ``training.seed`` is then the chosen seed."""
+
+    seeds: tuple[int, ...]
+    steps: int
+    metric: str = "mig.discrete_mig"
+    sample_seed: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
 class EvaluationSpec:
     """The ``evaluation`` section: arguments of ``keras_ae.evaluation.evaluate_model``."""
 
@@ -161,6 +177,8 @@ class Recipe:
     pictures: tuple[str, ...] = ("reconstructions", "traversal")
     #: The papers' figures for the card, each a mapping of ``PAPER_FIELDS``.
     paper: tuple[Mapping[str, Any], ...] = ()
+    #: How the training seed is chosen among several, or None for the one ``training.seed``.
+    selection: SelectionSpec | None = None
 
     @classmethod
     def from_dict(cls, recipe: Mapping, source: str = "recipe") -> "Recipe":
@@ -254,6 +272,7 @@ class Recipe:
                     f"{source}: paper[{number}] has unknown field(s) {unknown_fields} and lacks "
                     f"{missing_fields}; its fields are {list(PAPER_FIELDS)}."
                 )
+        selection = _selection_spec(recipe, training, evaluation, source)
         return cls(
             name=str(recipe["name"]),
             model_class=str(model["class"]),
@@ -266,6 +285,7 @@ class Recipe:
             description=str(recipe.get("description") or ""),
             pictures=tuple(pictures),
             paper=tuple(dict(row) for row in paper),
+            selection=selection,
         )
 
     def to_dict(self) -> dict:
@@ -291,6 +311,11 @@ class Recipe:
                     "evaluation": evaluation,
                     "pictures": list(self.pictures),
                     "paper": [dict(row) for row in self.paper],
+                    **(
+                        {"selection": dataclasses.asdict(self.selection)}
+                        if self.selection is not None
+                        else {}
+                    ),
                 }
             )
         )
@@ -390,6 +415,53 @@ def evaluation_data(
     if test_split == data.get("train_split", DataSpec.train_split):
         return f"{count:,} images of {data.get('name')}'s {test_split} split, the training split"
     return f"{count:,} held-out images of {data.get('name')}'s {test_split} split"
+
+
+def _selection_spec(
+    recipe: Mapping, training: Mapping, evaluation: Mapping, source: str
+) -> SelectionSpec | None:
+    """The validated ``selection`` section, or None when the recipe has none."""
+    if recipe.get("selection") is None:
+        return None
+    from keras_ae.evaluation.disentanglement import METRICS
+
+    spec = _spec(SelectionSpec, _section(recipe, "selection", source), "selection", source)
+    seeds = spec.seeds
+    if (
+        not isinstance(seeds, list | tuple)
+        or len(seeds) < 2
+        or not all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise RecipeError(
+            f"{source}: selection.seeds is a list of at least two different integers, e.g. "
+            f"[0, 1, 2]; got {seeds!r}."
+        )
+    steps, total = spec.steps, training.get("steps")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise RecipeError(f"{source}: selection.steps must be a positive integer, got {steps!r}.")
+    if total is None or steps >= total:
+        raise RecipeError(
+            f"{source}: selection.steps ({steps}) must be fewer than training.steps ({total}): "
+            "the chosen seed trains on from there."
+        )
+    if not evaluation.get("ground_truth", False):
+        raise RecipeError(
+            f"{source}: selection scores seeds on the ground truth's factors; set "
+            "evaluation.ground_truth: true (dSprites)."
+        )
+    prefix, _, key = str(spec.metric).partition(".")
+    if prefix not in METRICS or not key:
+        raise RecipeError(
+            f"{source}: selection.metric is '<metric>.<score>' with <metric> one of "
+            f"{sorted(METRICS)}, e.g. 'mig.discrete_mig'; got {spec.metric!r}."
+        )
+    if not isinstance(spec.sample_seed, int) or spec.sample_seed == 0:
+        raise RecipeError(
+            f"{source}: selection.sample_seed must be an integer other than 0 (the card's "
+            f"metrics use sample seed 0); got {spec.sample_seed!r}."
+        )
+    return dataclasses.replace(spec, seeds=tuple(seeds))
 
 
 def _section(recipe: Mapping, key: str, source: str) -> dict:

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from keras_ae import datasets
 from keras_ae.divergence import DivergenceError
@@ -47,7 +46,7 @@ GOLDEN_EXAMPLES = 8
 CHECKPOINT_STATE = "state.json"
 # Checkpoints written before the state named its model file hold this one.
 _LEGACY_MODEL = "model.keras"
-#: Training images (the first of the seed-0 shuffle) on which every checkpoint of a model with
+#: Training images (a seed-0 subset of the training split) on which every checkpoint of a model with
 #: a posterior records its KL per latent, so a preset's history shows when each latent switched
 #: on (Burgess et al.'s picture for the capacity VAE).
 KL_PROBE_EXAMPLES = 1024
@@ -144,8 +143,17 @@ def _kl_probe_images(recipe: Recipe, model, stage: "_Stage", first_stage: str):
         return None
     if stage.done(model) >= stage.target:
         return None
-    pipeline = _training_data(recipe, 0).unbatch().take(KL_PROBE_EXAMPLES)
-    return np.stack(list(pipeline.as_numpy_iterator()))
+    data = recipe.data
+    binarize = "static" if data.binarize else None
+    # A seeded numpy subset, not the shuffled pipeline: the same images after a resume.
+    return datasets.load(
+        data.name,
+        data.train_split,
+        num_examples=KL_PROBE_EXAMPLES,
+        seed=0,
+        binarize=binarize,
+        **data.options,
+    )
 
 
 def _best_file(stage: "_Stage", step: int) -> str:
@@ -273,13 +281,29 @@ def set_steps_per_execution(model, steps: int) -> None:
         model.make_train_function(force=True)
 
 
-def fit_recipe(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1):
+def fit_recipe(
+    recipe: Recipe,
+    out_dir: str | os.PathLike,
+    verbose: int = 1,
+    checkpoint: str | os.PathLike | None = None,
+):
     """Trains (or resumes training) to the recipe's step counts, checkpointing under
-    ``out_dir/checkpoints/<name>``: the model's stages in order (``model.stages``), the first
-    for the recipe's steps, each later one for its own ``training`` field's. Returns the model
-    and the run's state (history, wall time)."""
-    checkpoint = Path(out_dir) / CHECKPOINT_DIR / recipe.name
+    ``checkpoint`` (default ``out_dir/checkpoints/<name>``): the model's stages in order
+    (``model.stages``), the first for the recipe's steps, each later one for its own
+    ``training`` field's. A recipe with a ``selection``
+    section first chooses its seed (``keras_ae.zoo.seed_selection``). Returns the model and the
+    run's state (history, wall time, the seed trained and how it was chosen)."""
+    selection = None
+    if recipe.selection is not None:
+        from keras_ae.zoo.seed_selection import select_seed
+
+        seed, selection = select_seed(recipe, out_dir, verbose=verbose)
+        recipe = recipe.replace(training={"seed": seed}, selection=None)
+    checkpoint = Path(checkpoint or Path(out_dir) / CHECKPOINT_DIR / recipe.name)
     model, state = _resume(recipe, checkpoint)
+    state["seed"] = recipe.training.seed
+    if selection is not None:
+        state["seed_selection"] = selection
     stages = _stages(recipe, model, total_steps(recipe))
     for stage in stages:
         done = stage.done(model)
@@ -360,6 +384,12 @@ def _train_stage(
         progress.bar.update(done, finalize=True)
 
 
+def _scikit_learn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
 def _checkpoint_state(recipe: Recipe, out_dir: Path) -> dict | None:
     """The recipe's checkpoint state under ``out_dir``, or None when there is none."""
     state_file = out_dir / CHECKPOINT_DIR / recipe.name / CHECKPOINT_STATE
@@ -437,7 +467,9 @@ def train(
             disentanglement=evaluation == "full",
         )
     with tempfile.TemporaryDirectory() as scratch:
-        pictures = draw_pictures(model, evaluated, held_out, Path(scratch))
+        pictures = draw_pictures(
+            model, evaluated, held_out, Path(scratch), history=state["history"]
+        )
         metadata = {
             "name": recipe.name,
             "description": recipe.description,
@@ -448,12 +480,15 @@ def train(
             if recipe.evaluation.ground_truth
             else recipe.data.test_split,
             "evaluation_data": evaluation_data(recipe.to_dict(), len(held_out["x_test"])),
-            "seed": recipe.training.seed,
+            "seed": state["seed"],
+            **({"seed_selection": state["seed_selection"]} if "seed_selection" in state else {}),
             "wall_time_seconds": round(state["wall_time_seconds"], 1),
             "history": state["history"],
             **({"stopping_step": state["stopping_step"]} if "stopping_step" in state else {}),
             **({"evaluation_mode": evaluation} if evaluation != "full" else {}),
             "metrics": metrics,
+            # MIG's values changed between scikit-learn versions (disentanglement_lib issue 33).
+            **({"scikit_learn_version": _scikit_learn_version()} if metrics else {}),
         }
         return preset_directory.save_preset(
             model,

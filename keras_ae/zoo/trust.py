@@ -1,11 +1,11 @@
 """The trust boundary: what keras_ae checks before it builds anything from a preset's files.
 
 A preset may come from a stranger. Before a model is constructed, its ``metadata.json`` must come
-from a keras_ae no newer than the installed one, ``model.weights.h5`` must match the recorded
-sha256, every class in ``config.json`` must be a built-in Keras object or one keras_ae
-registered, the variables the config describes must fit in the weights file (so a config cannot
-make keras_ae allocate more than the file holds), and the optimizer to recompile with must be one
-of Keras' own.
+from a keras_ae no newer than the installed one, ``model.weights.h5`` (and the optional
+``training.weights.h5``, when present) must match the recorded sha256, every class in
+``config.json`` must be a built-in Keras object or one keras_ae registered, the variables the
+config describes must fit in the weights files loaded (so a config cannot make keras_ae allocate
+more than the files hold), and the optimizer to recompile with must be one of Keras' own.
 """
 
 import copy
@@ -25,7 +25,11 @@ from keras_ae.zoo.errors import (
     PresetError,
     UnregisteredClassError,
 )
-from keras_ae.zoo.preset_files import WEIGHTS_FILE
+from keras_ae.zoo.preset_files import (
+    LOADED_WITHOUT_TRAINING_WEIGHTS,
+    TRAINING_WEIGHTS_FILE,
+    WEIGHTS_FILE,
+)
 
 _PACKAGE = "keras_ae"
 # Built-in Keras layers that carry Python code in their config.
@@ -67,23 +71,56 @@ def verify_weights(directory: Path, metadata: Mapping, source: str, discard: boo
             f"{source}: metadata.json has no weights_sha256, so the weights cannot be verified. "
             "Re-save the preset with keras_ae.save_preset."
         )
-    weights = directory / WEIGHTS_FILE
-    actual = sha256_of(weights)
+    verify_file(directory / WEIGHTS_FILE, expected, source, discard)
+
+
+def verify_training_weights(
+    directory: Path, metadata: Mapping, source: str, discard: bool
+) -> Path | None:
+    """The preset's ``training.weights.h5`` once it matches the sha256 ``metadata.json``
+    records for it, or ``None`` when the preset has none (it is optional); ``ChecksumError``
+    when it does not match, ``PresetError`` when nothing records its sha256."""
+    path = directory / TRAINING_WEIGHTS_FILE
+    if not path.is_file():
+        return None
+    record = metadata.get("training_weights")
+    expected = record.get("sha256") if isinstance(record, Mapping) else None
+    if not expected:
+        raise PresetError(
+            f"{source}: the preset holds {TRAINING_WEIGHTS_FILE}, but metadata.json records no "
+            f"sha256 for it, so it cannot be verified. Delete it to load the preset without "
+            "its training state, or re-save the preset with keras_ae.save_preset."
+        )
+    verify_file(
+        path,
+        expected,
+        source,
+        discard,
+        f"Or delete it to load the preset without its training state: "
+        f"{LOADED_WITHOUT_TRAINING_WEIGHTS}.",
+    )
+    return path
+
+
+def verify_file(path: Path, expected: str, source: str, discard: bool, remedy: str = "") -> None:
+    """Raises ``ChecksumError`` unless ``path``'s sha256 is ``expected``; with ``discard``, the
+    bad file (a cached download) is deleted first."""
+    actual = sha256_of(path)
     if actual == expected:
         return
     message = (
-        f"{source}: refused {weights}: its sha256 is {actual}, but metadata.json records "
+        f"{source}: refused {path}: its sha256 is {actual}, but metadata.json records "
         f"{expected}. The file is corrupt or was changed after the preset was saved."
     )
     if discard:
-        _remove_cached_file(weights)
+        _remove_cached_file(path)
         raise ChecksumError(
             f"{message} The corrupt cached copy was deleted; load again to download it afresh. "
             "If this happens again, the file on the Hub is bad: tell the preset's publisher."
         )
     raise ChecksumError(
         f"{message} The file was left in place. Replace it with the original (or re-save the "
-        "preset with keras_ae.save_preset)."
+        f"preset with keras_ae.save_preset). {remedy}".rstrip()
     )
 
 
@@ -225,19 +262,36 @@ def model_from_config(config: Mapping, source: str = "preset") -> keras.Model:
         ) from error
 
 
-def check_variables_fit_weights(config: Mapping, weights: Path, source: str) -> None:
-    """Refuses a config whose variables would need more memory than ``weights`` holds bytes,
-    sizing the model without allocating it (``keras_ae._stateless``).
+def check_variables_fit_weights(
+    config: Mapping,
+    weights: Path,
+    source: str,
+    training_weights: Path | None = None,
+    *,
+    without_training_state: bool = False,
+) -> None:
+    """Refuses a config whose variables would need more memory than the weights files to be
+    loaded hold bytes, sizing the model without allocating it (``keras_ae._stateless``).
 
     Keras writes every variable uncompressed, so a genuine weights file is at least as large as
     the variables it fills; a config that asks for more (``latent_dim: 10**9``) cannot be this
-    file's model, and building it would only exhaust memory.
+    file's model, and building it would only exhaust memory. ``weights`` and
+    ``training_weights`` (a split preset's second file, when loaded) are counted together; with
+    ``without_training_state``, the variables of the model class's
+    ``training_only_attributes`` (built afresh, not loaded) are not counted.
     """
-    needed = variable_bytes(lambda: model_from_config(config, source))
-    held = weights.stat().st_size
+    leave_out = ()
+    if without_training_state:
+        # check_config_classes has made sure the name is one of keras_ae's Autoencoders.
+        model_class = keras.saving.get_registered_object(config.get("registered_name"))
+        leave_out = getattr(model_class, "training_only_attributes", ())
+    needed = variable_bytes(lambda: model_from_config(config, source), leave_out)
+    files = [weights, *([training_weights] if training_weights is not None else [])]
+    held = sum(path.stat().st_size for path in files)
     if needed > held:
         raise PresetError(
             f"{source}: config.json describes a model of {needed:,} bytes of variables, but "
-            f"{weights.name} holds only {held:,} bytes, so the two do not belong together; "
-            "nothing was allocated. Re-save the preset with keras_ae.save_preset."
+            f"{' and '.join(path.name for path in files)} hold only {held:,} bytes, so they do "
+            "not belong together; nothing was allocated. Re-save the preset with "
+            "keras_ae.save_preset."
         )
