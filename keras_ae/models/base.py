@@ -75,7 +75,8 @@ class Autoencoder(keras.Model):
 
     ``fit`` stops at the first step whose loss terms or weights become NaN or infinite, puts
     back the weights and optimizer state from before that step and raises
-    ``keras_ae.DivergenceError`` (``compile(..., stop_on_divergence=False)`` turns that off).
+    ``keras_ae.DivergenceError`` (``compile(..., stop_on_divergence=False)`` turns that off;
+    under a ``tf.distribute`` strategy the check does not run).
     """
 
     #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``. The
@@ -447,7 +448,10 @@ class Autoencoder(keras.Model):
     def train_step(self, data):
         x = self._prepare_batch(data)
         objectives = self.objectives()
-        if self.stop_on_divergence:
+        # Under a tf.distribute strategy, putting the weights back would be a synchronisation
+        # inside control flow, which TensorFlow does not support: the check is off there.
+        checking = self.stop_on_divergence and not tf.distribute.has_strategy()
+        if checking:
             guarded = self._guarded_variables()
             saved = divergence.snapshot(guarded)
         # Every gradient is taken at the weights the terms were computed with; only then is any
@@ -467,7 +471,7 @@ class Autoencoder(keras.Model):
         # Counted only once the step's checks passed and its loss exists.
         with tf.control_dependencies([scaled[0]]):
             self.step_counter.assign_add(1)
-        if self.stop_on_divergence:
+        if checking:
             # The tracked metrics wait for the check, so a bad step's terms are not averaged in.
             check = divergence.restore_or_stop(
                 terms, self.variables, guarded, saved, self.step_counter.value, self.stage.name
