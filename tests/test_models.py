@@ -238,3 +238,74 @@ def test_sampling_from_many_models_in_one_process_warns_of_no_retracing():
     finally:
         logger.removeHandler(handler)
     assert not [record for record in records if "retracing" in record.getMessage()]
+
+
+def _stage_optimizers(model) -> list:
+    """Every stage's optimizers, each once."""
+    found = []
+    for stage in model.stages:
+        for _, optimizer, _ in model.objectives(stage):
+            if all(optimizer is not other for other in found):
+                found.append(optimizer)
+    return found
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_stage_resumes_exactly_from_a_keras_file(name, mnist_images, tmp_path):
+    """Two epochs of each stage in one go, against one epoch, a .keras round trip and one more:
+    the same weights and the same state in every stage's optimizers."""
+    cls, kwargs = MODELS[name]
+    x = mnist_images[0][:128]
+
+    def fresh():
+        keras.utils.set_random_seed(5)
+        model = cls(**SMALL, **kwargs, seed=5)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        return model
+
+    fit = dict(batch_size=64, shuffle=False, verbose=0)
+    straight, resumed = fresh(), fresh()
+    for stage in straight.stages:
+        getattr(straight, stage.fit_method)(x, epochs=2, **fit)
+        getattr(resumed, stage.fit_method)(x, epochs=1, **fit)
+        resumed.save(tmp_path / f"{stage.name}.keras")
+        resumed = keras.saving.load_model(tmp_path / f"{stage.name}.keras")
+        getattr(resumed, stage.fit_method)(x, epochs=1, **fit)
+        assert int(getattr(resumed, stage.counter).numpy()) == 4
+    assert len(resumed.get_weights()) == len(straight.get_weights())
+    for got, want in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    optimizers = list(zip(_stage_optimizers(resumed), _stage_optimizers(straight), strict=True))
+    for got_optimizer, want_optimizer in optimizers:
+        assert int(got_optimizer.iterations.numpy()) > 0
+        for got, want in zip(got_optimizer.variables, want_optimizer.variables, strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_class_refuses_an_argument_it_does_not_take_alike(name):
+    from keras_ae.models.registry import ModelArgumentError, model_arguments
+
+    cls, kwargs = MODELS[name]
+    with pytest.raises(ModelArgumentError, match=rf"^{name} does not take .*'lattent_dim'"):
+        cls(**SMALL, **kwargs, lattent_dim=3)
+    # A class that fixes a base class's argument refuses it too, instead of dropping it.
+    if "beta" not in model_arguments(cls):
+        with pytest.raises(ModelArgumentError, match=rf"^{name} does not take .*'beta'"):
+            cls(**SMALL, **kwargs, beta=4.0)
+    assert isinstance(ModelArgumentError(""), TypeError)
+
+
+def test_a_subclass_defined_outside_keras_ae_keeps_its_own_arguments():
+    from keras_ae.models.registry import ModelArgumentError, model_arguments
+
+    class Centred(keras_ae.VAE):
+        def __init__(self, *args, lam: float = 1.0, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.lam = lam
+
+    arguments = model_arguments(Centred)
+    assert arguments["lam"] == 1.0 and arguments["beta"] == 1.0 and "hidden_units" in arguments
+    assert Centred(**SMALL, lam=2.0).lam == 2.0
+    with pytest.raises(ModelArgumentError, match="Centred does not take the argument"):
+        Centred(**SMALL, lamb=2.0)

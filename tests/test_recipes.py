@@ -164,6 +164,19 @@ def test_a_model_field_typo_names_the_file_the_field_and_the_right_spelling(tmp_
     assert "Autoencoder takes: class, activation, architecture," in message
 
 
+def test_a_model_field_the_class_fixes_itself_is_refused_naming_the_file_and_field(tmp_path):
+    # FactorVAE keeps the KL's weight at 1: a beta used to end in a bare "multiple values".
+    path = tmp_path / "factor.yaml"
+    recipe = yaml.safe_load((ROOT / "zoo_configs" / "factor_vae_dsprites.yaml").read_text())
+    recipe["model"]["beta"] = 4.0
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: unknown model field(s) ['beta'] for FactorVAE.")
+    assert "gamma" in message
+
+
 def test_every_argument_a_model_class_takes_passes_the_recipe_check():
     from keras_ae.zoo.recipes import model_arguments_of
 

@@ -150,7 +150,7 @@ def test_sampled_codes_follow_a_prior_that_prefers_one_code():
     np.testing.assert_array_equal(codes, sample_codes(prior, 2000, seed=0))
 
 
-def test_the_two_stages_train_their_own_networks_and_resume_exactly(mnist_images, tmp_path):
+def test_the_two_stages_train_their_own_networks(mnist_images, tmp_path):
     x = mnist_images[0][:256]
     model = keras_ae.VQVAE(**TINY, seed=2)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -172,14 +172,6 @@ def test_the_two_stages_train_their_own_networks_and_resume_exactly(mnist_images
     evaluated = model.evaluate_prior(x[:64], verbose=0, return_dict=True)
     assert evaluated["prior_nll"] == pytest.approx(nll.mean(), rel=1e-4)
 
-    # Interrupted after the first prior epoch, saved, reloaded and continued: the same weights.
-    model.save(tmp_path / "vq.keras")
-    model.fit_prior(x, batch_size=64, epochs=1, verbose=0, shuffle=False)
-    resumed = keras.saving.load_model(tmp_path / "vq.keras")
-    resumed.fit_prior(x, batch_size=64, epochs=1, verbose=0, shuffle=False)
-    for a, b in zip(model.get_weights(), resumed.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(model.sample(3, seed=4), resumed.sample(3, seed=4))
     assert model.sample(3, seed=4).shape == (3, 28, 28, 1)
 
 

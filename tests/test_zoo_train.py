@@ -146,7 +146,7 @@ def test_the_vq_preset_reports_its_codebook_and_a_pca_of_the_size_asked(tmp_path
 def test_prior_steps_are_refused_for_a_model_without_a_prior():
     import pytest
 
-    with pytest.raises(recipes.RecipeError, match="prior_steps trains a learned prior"):
+    with pytest.raises(recipes.RecipeError, match="prior_steps gives the steps of a later"):
         _tiny_recipe(prior_steps=5)
 
 
@@ -243,3 +243,83 @@ def test_the_command_lines_evaluations_are_the_trainings():
     commands = next(a for a in build_parser()._actions if a.dest == "command")
     option = next(a for a in commands.choices["train"]._actions if a.dest == "evaluate")
     assert tuple(option.choices) == EVALUATIONS and option.default == "full"
+
+
+def test_a_new_two_stage_model_trains_from_a_recipe_with_no_edit_to_the_trainer(tmp_path):
+    """A model class declares a second stage in its ``stages`` table alone; the trainer runs
+    it, counts it, scores it on validation data and checkpoints it."""
+    import keras
+    import tensorflow as tf
+
+    import keras_ae
+    from keras_ae.models import registry
+    from keras_ae.models.stages import Objective, Stage
+
+    @registry.register_model(title="two-stage test model", loss_summary="test only")
+    @keras.saving.register_keras_serializable(package="keras_ae")
+    class TwoStageTestModel(keras_ae.Autoencoder):
+        """An autoencoder, then a head that learns to predict each code's reconstruction
+        error, trained in a second stage with the autoencoder frozen."""
+
+        stages = (
+            Stage("autoencoder"),
+            Stage(
+                "calibrate",
+                fit_method="fit_calibration",
+                evaluate_method="evaluate_calibration",
+                counter="calibration_steps",
+                objectives=(Objective("calibration_loss", "head_optimizer", "head"),),
+                terms=("calibration_loss",),
+                steps_field="prior_steps",
+            ),
+        )
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.head = keras.Sequential([keras.Input((self.latent_dim,)), keras.layers.Dense(1)])
+            self.head_optimizer = keras.optimizers.Adam(1e-2)
+            self.calibration_steps = self.add_weight(
+                shape=(), dtype="int64", initializer="zeros", trainable=False, name="calibration"
+            )
+
+        def loss_terms(self, x, training=False):
+            if self.stage.name != "calibrate":
+                return super().loss_terms(x, training)
+            code = tf.stop_gradient(self.encoder(x, training=False))
+            error = tf.stop_gradient(self.reconstruction_nll(x, self.decoder(code)))
+            predicted = self.head(code, training=training)[:, 0]
+            return {"calibration_loss": tf.reduce_mean(tf.square(predicted - error / 100.0))}
+
+        def fit_calibration(self, x=None, y=None, *args, **kwargs):
+            return self.fit_stage("calibrate", x, y, *args, **kwargs)
+
+        def evaluate_calibration(self, x=None, y=None, *args, **kwargs):
+            return self.evaluate_stage("calibrate", x, y, *args, **kwargs)
+
+    try:
+        recipe = yaml.safe_load(RECIPE.read_text())
+        recipe["model"] = {
+            "class": "TwoStageTestModel",
+            "input_shape": [28, 28, 1],
+            "latent_dim": 4,
+            "hidden_units": [16],
+        }
+        recipe["training"].update(steps=4, prior_steps=4, checkpoint_every=2, steps_per_execution=1)
+        recipe = recipes.Recipe.from_dict(recipe)
+        model, state = fit_recipe(recipe, tmp_path, verbose=0)
+        assert int(model.trained_steps.numpy()) == 4
+        assert int(model.calibration_steps.numpy()) == 4
+        steps = [entry.get("step", entry.get("calibrate_step")) for entry in state["history"]]
+        assert steps == [2, 4, 2, 4]
+        assert set(state["history"][-1]) == {
+            "calibrate_step",
+            "calibration_loss",
+            "validation_calibration_loss",
+        }
+        assert state["stopping_step"].keys() == {"calibration_steps"}
+        # The checkpoint resumes: asked for two more steps of the second stage, it trains them.
+        longer = recipe.replace(training={"prior_steps": 6})
+        resumed, _ = fit_recipe(longer, tmp_path, verbose=0)
+        assert int(resumed.calibration_steps.numpy()) == 6
+    finally:
+        registry._REGISTRY.pop("TwoStageTestModel", None)

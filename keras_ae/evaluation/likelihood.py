@@ -25,6 +25,7 @@ from scipy.special import logsumexp
 
 from keras_ae import losses
 from keras_ae.arrays import as_float32, compiled, map_batches
+from keras_ae.divergence import check_finite_weights
 from keras_ae.models.registry import model_classes, model_info
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -45,6 +46,7 @@ def _check_vae(model, needs_density: bool) -> None:
             'likelihood="squared_error" defines no density, so there is no likelihood in nats; '
             'use a "bernoulli" or "gaussian" model.'
         )
+    check_finite_weights(model, "A likelihood measure")
 
 
 def posterior_moments(model, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:

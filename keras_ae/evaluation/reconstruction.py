@@ -19,6 +19,7 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 
 from keras_ae.corruption import corrupt
+from keras_ae.divergence import check_finite_weights
 
 _EPSILON = 1e-7
 
@@ -50,7 +51,9 @@ def reconstruction_errors(x, reconstruction) -> dict:
 
 
 def model_reconstruction_errors(model, x, batch_size: int = 256) -> dict:
-    """The model's ``reconstruction_errors`` on ``x`` (reconstructions as pixel values)."""
+    """The model's ``reconstruction_errors`` on ``x`` (reconstructions as pixel values); a
+    model with NaN or infinite weights is refused (``DivergenceError``)."""
+    check_finite_weights(model, "The reconstruction error")
     return reconstruction_errors(x, model.reconstruct(x, batch_size=batch_size))
 
 
@@ -81,4 +84,5 @@ def corrupted_reconstruction_errors(
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start : start + batch_size])
         corrupted[start : start + batch_size] = corrupt(batch, kind, level, seed=seed_generator)
+    check_finite_weights(model, "The reconstruction error")
     return reconstruction_errors(x, model.reconstruct(corrupted, batch_size=batch_size))

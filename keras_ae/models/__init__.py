@@ -12,6 +12,7 @@ from keras_ae._backend import ensure_tensorflow_backend
 
 ensure_tensorflow_backend()
 
+from keras_ae.divergence import DivergenceError  # noqa: E402
 from keras_ae.models.base import DataError  # noqa: E402
 from keras_ae.models.registry import (  # noqa: E402
     ModelInfo,
@@ -20,6 +21,7 @@ from keras_ae.models.registry import (  # noqa: E402
     model_info,
     register_model,
 )
+from keras_ae.models.stages import Objective, Stage  # noqa: E402
 from keras_ae.models.vae import normalised_beta  # noqa: E402
 
 for _module in pkgutil.iter_modules(__path__):
@@ -30,7 +32,10 @@ globals().update(model_classes())
 __all__ = [
     *model_classes(),
     "DataError",
+    "DivergenceError",
     "ModelInfo",
+    "Objective",
+    "Stage",
     "get_model_class",
     "model_classes",
     "model_info",

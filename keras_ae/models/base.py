@@ -1,18 +1,19 @@
 """The Autoencoder base class: networks, the one train/test step, encode/decode/reconstruct.
 
 Subclasses override ``loss_terms`` (and, where the embedding is not the raw code,
-``embedding``; where a second network trains alongside, ``auxiliary_objectives``); everything
-else, including the gradient steps, metric tracking, input checks and batched inference, lives
-here once.
+``embedding``; where a second network trains alongside or in a later stage, the ``stages``
+table); everything else, including the gradient steps, the divergence check, metric tracking,
+input checks and batched inference, lives here once.
 """
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae import losses
+from keras_ae import divergence, losses
 from keras_ae.arrays import compiled, map_batches
 from keras_ae.data_checks import (
     BatchChecker,
@@ -25,7 +26,8 @@ from keras_ae.data_checks import (
     validated_array,
     wrap_for_checks,
 )
-from keras_ae.models.registry import register_model
+from keras_ae.models.registry import check_model_arguments, register_model
+from keras_ae.models.stages import MAIN, Objective, Stage
 from keras_ae.networks import build_decoder, build_encoder
 
 LIKELIHOODS = ("bernoulli", "gaussian", "squared_error")
@@ -70,15 +72,21 @@ class Autoencoder(keras.Model):
 
     ``fit(x)`` takes the data alone, since the target is ``x``: ``fit(x, y)`` is refused (labels
     in a ``tf.data`` pipeline's ``(x, y)`` elements are ignored).
+
+    ``fit`` stops at the first step whose loss terms or weights become NaN or infinite, puts
+    back the weights and optimizer state from before that step and raises
+    ``keras_ae.DivergenceError`` (``compile(..., stop_on_divergence=False)`` turns that off;
+    under a ``tf.distribute`` strategy the check does not run).
     """
 
     #: The terms ``loss_terms`` returns, each reported as a metric by ``fit``/``evaluate``. The
     #: first step refuses a mismatch (a term returned but not listed, or listed but not
     #: returned) with an error naming both sides, so no term goes unreported.
     term_names: tuple[str, ...] = ("loss", "reconstruction")
-    #: The terms ``loss_terms`` returns instead in a later training stage (VQVAE's prior:
-    #: ``prior_nll``), checked and reported the same way.
-    later_stage_term_names: tuple[str, ...] = ()
+    #: How the model trains (``keras_ae.models.stages``): each stage with its fit and evaluate
+    #: methods, its step counter, its terms and the objectives a step minimises (term,
+    #: optimizer, variables). One stage, ``"loss"`` by the compiled optimizer, by default.
+    stages: tuple[Stage, ...] = (Stage("autoencoder"),)
     #: Whether the encoder has a mean and a log-variance head (the VAE family).
     gaussian_encoder = False
     #: Attributes that only training uses (networks, their optimizers): ``encode``, ``decode``,
@@ -88,6 +96,13 @@ class Autoencoder(keras.Model):
     #: A loaded preset's records (``keras_ae.zoo.PresetInfo``: metrics, recipe, card), set by
     #: ``keras_ae.load``; None for a model built or loaded otherwise.
     preset = None
+
+    def __new__(cls, *args, **kwargs):
+        # Every class refuses an argument it does not take in the same way, before any of its
+        # constructors runs (a class that sets a base's argument itself would otherwise drop
+        # it silently, or fail with "multiple values").
+        check_model_arguments(cls, kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(
         self,
@@ -156,10 +171,10 @@ class Autoencoder(keras.Model):
             name="trained_steps",
             aggregation="only_first_replica",
         )
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in (*self.term_names, *self.later_stage_term_names)
-        }
+        tracked = dict.fromkeys(name for stage in self.stages for name in self.stage_terms(stage))
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
+        self._stage = self.stages[0].name
+        self.stop_on_divergence = True
         self._inference_functions: dict[str, Callable] = {}
         self.built = True
 
@@ -230,21 +245,18 @@ class Autoencoder(keras.Model):
             self.build_optimizers()
 
     def build_optimizers(self) -> None:
-        """Builds the main optimizer on ``main_trainable_variables`` and each auxiliary
-        objective's optimizer on its own variables, those not built yet.
+        """Builds each optimizer of the ``stages`` table on the variables it trains (the
+        compiled one on ``main_trainable_variables``), those not built yet.
 
         Done before training and before a saved training state is loaded, never at
         construction: a model that has not trained (a preset's copy) then carries no optimizer
         state into its weights file.
         """
-        objectives = [(self.optimizer, self.main_trainable_variables)]
-        objectives += [
-            (optimizer, variables) for _, optimizer, variables in self.auxiliary_objectives()
-        ]
         with self.distribute_strategy.scope():
-            for optimizer, variables in objectives:
-                if optimizer is not None and not optimizer.built:
-                    optimizer.build(variables)
+            for stage in self.stages:
+                for _, optimizer, variables in self.objectives(stage):
+                    if optimizer is not None and not optimizer.built:
+                        optimizer.build(variables)
 
     @classmethod
     def from_config(cls, config: dict):
@@ -299,18 +311,21 @@ class Autoencoder(keras.Model):
 
     def check_terms(self, terms) -> None:
         """Raises ``ValueError`` unless ``terms`` (the keys ``loss_terms`` returned) are exactly
-        ``term_names`` or, for a model that trains in stages, ``later_stage_term_names``.
+        the terms of one of the ``stages`` (``term_names`` for a stage that lists none).
 
         Run by the training and test steps as they are traced, so a misspelt or unlisted term
         stops the first step instead of vanishing from the metrics."""
         returned = list(terms)
-        stages = {"term_names": self.term_names}
-        if self.later_stage_term_names:
-            stages["later_stage_term_names"] = self.later_stage_term_names
-        if any(set(returned) == set(names) for names in stages.values()):
+        listed_by = {
+            (f"stage {stage.name!r}'s terms" if stage.terms else "term_names"): self.stage_terms(
+                stage
+            )
+            for stage in self.stages
+        }
+        if any(set(returned) == set(names) for names in listed_by.values()):
             return
         # Compared with the stage it overlaps most.
-        attribute, listed = max(stages.items(), key=lambda item: len(set(item[1]) & set(returned)))
+        where, listed = max(listed_by.items(), key=lambda item: len(set(item[1]) & set(returned)))
         cls = type(self).__name__
         unlisted = [name for name in returned if name not in listed]
         missing = [name for name in listed if name not in returned]
@@ -320,8 +335,8 @@ class Autoencoder(keras.Model):
         if missing:
             problems.append(f"{missing} listed but not returned")
         raise ValueError(
-            f"{cls}.loss_terms returned {returned}, but {cls}.{attribute} is {list(listed)}: "
-            f"{' and '.join(problems)}. Fix the spelling on one side, or list in {attribute} "
+            f"{cls}.loss_terms returned {returned}, but {cls}'s {where} are {list(listed)}: "
+            f"{' and '.join(problems)}. Fix the spelling on one side, or list in {where} "
             "every term loss_terms (or latent_regulariser) returns: only listed terms are "
             "reported as metrics."
         )
@@ -334,40 +349,111 @@ class Autoencoder(keras.Model):
             self.trackers[name].update_state(terms[name])
         return {name: self.trackers[name].result() for name in tracked}
 
-    def auxiliary_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
-        """The networks trained alongside the model, each on a term of its own.
+    # ------------------------------------------------------------------ the training stages
+    def stage_terms(self, stage: Stage) -> tuple[str, ...]:
+        """The terms ``loss_terms`` returns in ``stage``."""
+        return stage.terms if stage.terms is not None else self.term_names
 
-        Each entry is ``(term name, optimizer, variables)``: ``train_step`` minimises that term
-        of ``loss_terms`` over those variables with that optimizer, and keeps them out of the
-        minimisation of ``"loss"``. None by default.
-        """
-        return []
+    @property
+    def stage(self) -> Stage:
+        """The stage the model trains and evaluates in now (the first, but while a later
+        stage's ``fit``/``evaluate`` method runs)."""
+        return next(stage for stage in self.stages if stage.name == self._stage)
 
-    def training_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
-        """What one ``train_step`` minimises: ``(term name, optimizer, variables)`` entries.
+    def stage_named(self, name: str) -> Stage:
+        """The entry of ``stages`` called ``name``; a ``ValueError`` lists the names."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise ValueError(
+            f"{type(self).__name__} has no training stage {name!r}; its stages are "
+            f"{[stage.name for stage in self.stages]}."
+        )
 
-        ``"loss"`` over ``main_trainable_variables`` with the compiled optimizer, then the
-        ``auxiliary_objectives``. A model that trains in stages returns the current stage's.
-        """
+    def _objective_variables(self, objective: Objective) -> list:
+        if objective.variables is MAIN:
+            return self.main_trainable_variables
+        return list(getattr(self, objective.variables).trainable_variables)
+
+    def objectives(self, stage: Stage | None = None) -> list[tuple[str, object, list]]:
+        """What one ``train_step`` of ``stage`` (default: the current one) minimises:
+        ``(term, optimizer, variables)`` entries, resolved from the ``stages`` table."""
+        stage = self.stage if stage is None else stage
         return [
-            ("loss", self.optimizer, self.main_trainable_variables),
-            *self.auxiliary_objectives(),
+            (
+                objective.term,
+                getattr(self, objective.optimizer, None),
+                self._objective_variables(objective),
+            )
+            for objective in stage.objectives
         ]
 
     @property
     def step_counter(self) -> keras.Variable:
-        """The variable that counts this stage's optimizer steps (``trained_steps``)."""
-        return self.trained_steps
+        """The variable that counts the current stage's optimizer steps."""
+        return getattr(self, self.stage.counter)
 
     @property
     def main_trainable_variables(self) -> list:
-        """The trainable variables that ``"loss"`` trains: all but the auxiliary networks'."""
-        auxiliary = {id(v) for _, _, variables in self.auxiliary_objectives() for v in variables}
-        return [v for v in self.trainable_variables if id(v) not in auxiliary]
+        """The trainable variables that no objective names a network for (``"loss"`` trains
+        them with the compiled optimizer): all but auxiliary networks' and later stages'."""
+        named = {
+            id(variable)
+            for stage in self.stages
+            for objective in stage.objectives
+            if objective.variables is not MAIN
+            for variable in getattr(self, objective.variables).trainable_variables
+        }
+        return [v for v in self.trainable_variables if id(v) not in named]
+
+    @contextlib.contextmanager
+    def in_stage(self, name: str):
+        """Within it, ``fit`` and ``evaluate`` train and score the stage ``name``."""
+        previous = self._stage
+        self._set_stage(self.stage_named(name).name)
+        try:
+            yield
+        finally:
+            self._set_stage(previous)
+
+    def _set_stage(self, name: str) -> None:
+        if name != self._stage:
+            self._stage = name
+            # The compiled steps were traced for the other stage's objectives.
+            self.train_function = self.test_function = None
+
+    def fit_stage(self, name: str, x=None, y=None, *args, **kwargs):
+        """``fit`` of the stage ``name`` (a later stage's own fit method calls this)."""
+        with self.in_stage(name):
+            return self.fit(x, y, *args, **kwargs)
+
+    def evaluate_stage(self, name: str, x=None, y=None, *args, **kwargs):
+        """``evaluate`` of the stage ``name``: its terms on ``x``."""
+        with self.in_stage(name):
+            return self.evaluate(x, y, *args, **kwargs)
+
+    # --------------------------------------------------------------------- train / test steps
+    def _guarded_variables(self) -> list:
+        """What a diverging step puts back: the model's variables (weights, step counters, the
+        noise generator's state) and the current stage's optimizers' variables."""
+        variables = list(self.variables)
+        seen = {id(variable) for variable in variables}
+        for _, optimizer, _ in self.objectives():
+            for variable in optimizer.variables:
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    variables.append(variable)
+        return variables
 
     def train_step(self, data):
         x = self._prepare_batch(data)
-        objectives = self.training_objectives()
+        objectives = self.objectives()
+        # Under a tf.distribute strategy, putting the weights back would be a synchronisation
+        # inside control flow, which TensorFlow does not support: the check is off there.
+        checking = self.stop_on_divergence and not tf.distribute.has_strategy()
+        if checking:
+            guarded = self._guarded_variables()
+            saved = divergence.snapshot(guarded)
         # Every gradient is taken at the weights the terms were computed with; only then is any
         # applied, so no objective sees another's update within a step.
         with tf.GradientTape(persistent=len(objectives) > 1) as tape:
@@ -385,6 +471,13 @@ class Autoencoder(keras.Model):
         # Counted only once the step's checks passed and its loss exists.
         with tf.control_dependencies([scaled[0]]):
             self.step_counter.assign_add(1)
+        if checking:
+            # The tracked metrics wait for the check, so a bad step's terms are not averaged in.
+            check = divergence.restore_or_stop(
+                terms, self.variables, guarded, saved, self.step_counter.value, self.stage.name
+            )
+            with tf.control_dependencies([check]):
+                terms = {name: tf.identity(value) for name, value in terms.items()}
         return self._track(terms)
 
     def test_step(self, data):
@@ -432,6 +525,13 @@ class Autoencoder(keras.Model):
             if checker.failure is not None:
                 # The generator's own refusal or exception, not tf.data's rewording of it.
                 raise checker.failure from None
+            optimizers = {
+                objective.optimizer: getattr(self, objective.optimizer)
+                for objective in self.stage.objectives
+            }
+            diverged = divergence.error_from(error, optimizers)
+            if diverged is not None:
+                raise diverged from None
             if not isinstance(error, tf.errors.InvalidArgumentError) or (
                 _DATA_ERROR not in error.message
             ):
@@ -453,13 +553,37 @@ class Autoencoder(keras.Model):
                 "(keras_ae.evaluation.classification_probes)."
             )
 
+    def compile(self, *args, stop_on_divergence: bool = True, **kwargs) -> None:
+        """``keras.Model.compile``; ``stop_on_divergence=False`` lets ``fit`` go on through
+        NaN or infinite losses and weights instead of stopping (see the class docstring).
+
+        It is a compile argument, not a constructor one, because it is a choice about one
+        training run, like ``steps_per_execution``: it stays out of the model's config (and
+        the recipes' fingerprints), and a ``.keras`` file keeps it with the optimizer."""
+        if not isinstance(stop_on_divergence, bool):
+            raise TypeError(
+                f"stop_on_divergence must be True or False, got {stop_on_divergence!r}."
+            )
+        super().compile(*args, **kwargs)
+        self.stop_on_divergence = stop_on_divergence
+        # The compiled step is traced with or without the check.
+        self.train_function = None
+
+    def get_compile_config(self) -> dict:
+        config = super().get_compile_config()
+        if config and not self.stop_on_divergence:
+            config["stop_on_divergence"] = False
+        return config
+
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit``, with the data checked first (see ``check_array``); ``y`` is
-        refused, since the target is ``x``."""
+        refused, since the target is ``x``. Stops with ``DivergenceError`` at a step that
+        makes a loss term or a weight NaN or infinite, with the weights and optimizer state
+        from before that step put back."""
         self._refuse_targets(y, "fit")
         validation = kwargs.get("validation_data")
         # Keras would build the main optimizer on every trainable variable; built here on the
-        # main ones, it holds no slots for auxiliary networks or a later stage's (VQVAE's prior).
+        # main ones, it holds no slots for auxiliary networks or a later stage's.
         if getattr(self, "optimizer", None) is not None:
             self.build_optimizers()
         return self._run_checked(

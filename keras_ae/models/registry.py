@@ -13,13 +13,24 @@ A subclass registered without a capability inherits it from its nearest register
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import difflib
+import inspect
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import keras
 
 _PACKAGE = "keras_ae"
+#: The arguments every model takes from ``keras.Model`` itself (past the classes' ``**kwargs``),
+#: with their defaults.
+KERAS_MODEL_ARGUMENTS = {"name": None, "dtype": None, "trainable": True}
+#: The default of an argument that has none (a required one).
+REQUIRED = inspect.Parameter.empty
+
+
+class ModelArgumentError(TypeError):
+    """A model class was given a keyword argument it does not take."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,3 +172,61 @@ def get_model_class(name: str) -> type:
     if info is None:
         raise ValueError(f"{name!r} is not a keras_ae model; expected one of {list(_REGISTRY)}.")
     return info.cls
+
+
+def _is_keras_own(cls: type) -> bool:
+    module = cls.__module__
+    return not issubclass(cls, keras.Model) or module == "keras" or module.startswith("keras.")
+
+
+def model_arguments(model_class: type) -> dict[str, Any]:
+    """The keyword arguments ``model_class`` takes, with their defaults (``REQUIRED`` for none).
+
+    Its own ``__init__``'s, and, through each ``**kwargs``, its bases' down to Keras' own classes
+    (``KERAS_MODEL_ARGUMENTS``), so a subclass defined anywhere (yours) keeps its arguments. A
+    class's default wins over its bases'; an argument that a class sets itself and lists in
+    ``fixed_arguments`` (FactorVAE's ``beta``) is not the subclass's to take."""
+    arguments: dict[str, Any] = {}
+    fixed: set[str] = set()
+    for cls in model_class.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        if _is_keras_own(cls):
+            for name, default in KERAS_MODEL_ARGUMENTS.items():
+                arguments.setdefault(name, default)
+            break
+        fixed.update(vars(cls).get("fixed_arguments", ()))
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        for parameter in parameters:
+            keyword = parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+            if keyword and parameter.name not in fixed:
+                arguments.setdefault(parameter.name, parameter.default)
+        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    return arguments
+
+
+def check_model_arguments(model_class: type, given: Iterable[str]) -> None:
+    """Raises ``ModelArgumentError`` naming each of ``given`` (keyword argument names) that
+    ``model_class`` does not take, with the closest one it does take."""
+    accepted = list(model_arguments(model_class))
+    unknown = [str(name) for name in given if name not in accepted]
+    if not unknown:
+        return
+    cls = model_class.__name__
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ModelArgumentError(
+        f"{cls} does not take the argument(s) {', '.join(hints)}. {cls} takes: "
+        f"{', '.join(sorted(accepted))} (keras-ae models lists every class's arguments)."
+    )
+
+
+def describe_arguments(model_class: type) -> str:
+    """``model_class``'s arguments with their defaults, ``name=default`` comma-separated."""
+    return ", ".join(
+        name if default is REQUIRED else f"{name}={default!r}"
+        for name, default in model_arguments(model_class).items()
+    )

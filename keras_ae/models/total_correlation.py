@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras_ae import losses
 from keras_ae._stateless import allocated_even_when_sizing
 from keras_ae.models.registry import register_model
+from keras_ae.models.stages import Objective, Stage
 from keras_ae.models.vae import VAE
 
 #: dSprites' size, the default ``dataset_size`` of the minibatch-weighted estimate.
@@ -128,7 +129,7 @@ class FactorVAE(VAE):
     ``losses.permute_dims``), and ``TC ~= mean(logit_q - logit_permuted)`` nats per example
     (``losses.discriminator_total_correlation``). ``"loss"`` trains the encoder and decoder only;
     the discriminator is trained on ``"discriminator_loss"`` (``losses.discriminator_loss``) by an
-    Adam optimizer of its own, in the same step (``auxiliary_objectives``), on codes with the
+    Adam optimizer of its own, in the same step (its objective in ``stages``), on codes with the
     gradient stopped.
 
     The permuted codes come from the training batch itself, as in disentanglement_lib, rather
@@ -151,6 +152,18 @@ class FactorVAE(VAE):
         "discriminator_loss",
         "discriminator_accuracy",
         "active_units",
+    )
+    #: Kim & Mnih keep the KL's weight at 1: ``beta`` is not FactorVAE's to take.
+    fixed_arguments = ("beta",)
+    # One stage, two objectives: the VAE's loss, and the discriminator's on its own network.
+    stages = (
+        Stage(
+            "autoencoder",
+            objectives=(
+                Objective("loss"),
+                Objective("discriminator_loss", "discriminator_optimizer", "discriminator"),
+            ),
+        ),
     )
     # The discriminator estimates TC for the loss; inference never runs it.
     training_only_attributes = ("discriminator", "discriminator_optimizer")
@@ -202,15 +215,6 @@ class FactorVAE(VAE):
             "discriminator_beta_1": self.discriminator_beta_1,
             "discriminator_beta_2": self.discriminator_beta_2,
         }
-
-    def auxiliary_objectives(self) -> list[tuple[str, keras.optimizers.Optimizer, list]]:
-        return [
-            (
-                "discriminator_loss",
-                self.discriminator_optimizer,
-                self.discriminator.trainable_variables,
-            )
-        ]
 
     def latent_regulariser(self, z, mean, log_var, kl: tf.Tensor) -> dict:
         total_correlation = tf.reduce_mean(

@@ -140,11 +140,13 @@ class CapacityVAE(VAE):
     """
 
     term_names = ("loss", "reconstruction", "kl", "capacity", "active_units")
+    #: ``gamma`` weighs the KL's distance from C; a ``beta`` would have no effect, so it is
+    #: refused rather than dropped.
+    fixed_arguments = ("beta",)
 
     def __init__(
         self, *args, gamma: float = 1000.0, c_max: float = 25.0, c_steps: int = 100_000, **kwargs
     ):
-        kwargs.pop("beta", None)
         super().__init__(*args, **kwargs)
         self.gamma = float(gamma)
         self.c_max = float(c_max)

@@ -16,6 +16,7 @@ from keras_ae._stateless import allocated_even_when_sizing
 from keras_ae.data_checks import DataError, as_numeric_array, check_count, check_seed
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.registry import register_model
+from keras_ae.models.stages import Objective, Stage
 from keras_ae.networks import GRID_28, grid_channels
 from keras_ae.pixelcnn import build_gated_pixelcnn, sample_codes
 
@@ -82,7 +83,19 @@ class VQVAE(Autoencoder):
         "perplexity",
         "codebook_usage",
     )
-    later_stage_term_names = ("prior_nll",)
+    stages = (
+        Stage("autoencoder"),
+        # The second stage: the prior alone, on the codes of the frozen autoencoder.
+        Stage(
+            "prior",
+            fit_method="fit_prior",
+            evaluate_method="evaluate_prior",
+            counter="prior_trained_steps",
+            objectives=(Objective("prior_nll", "prior_optimizer", "prior"),),
+            terms=("prior_nll",),
+            steps_field="prior_steps",
+        ),
+    )
 
     def __init__(
         self,
@@ -151,7 +164,6 @@ class VQVAE(Autoencoder):
         self.prior_trained_steps = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False, name="prior_steps"
         )
-        self._stage = "autoencoder"
 
     def _grid_shape(self) -> tuple[int, int]:
         if self.latent_dim % self.code_dim:
@@ -209,7 +221,7 @@ class VQVAE(Autoencoder):
 
     # ------------------------------------------------------------------------- the losses
     def loss_terms(self, x: tf.Tensor, training: bool = False) -> dict:
-        if self._stage == "prior":
+        if self.stage.name == "prior":
             return {"prior_nll": tf.reduce_mean(self._prior_nll(x, training))}
         vectors = self._encoder_grid(x, training)
         indices = losses.nearest_codes(vectors, self.codebook)
@@ -276,50 +288,16 @@ class VQVAE(Autoencoder):
         cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(indices, logits)
         return tf.reduce_sum(cross_entropy, axis=[1, 2])
 
-    def training_objectives(self) -> list:
-        if self._stage == "prior":
-            return [("prior_nll", self.prior_optimizer, self.prior.trainable_variables)]
-        return super().training_objectives()
-
-    @property
-    def step_counter(self) -> keras.Variable:
-        return self.prior_trained_steps if self._stage == "prior" else self.trained_steps
-
-    @property
-    def main_trainable_variables(self) -> list:
-        prior = {id(v) for v in self.prior.trainable_variables}
-        return [v for v in self.trainable_variables if id(v) not in prior]
-
-    def build_optimizers(self) -> None:
-        super().build_optimizers()
-        if not self.prior_optimizer.built:
-            with self.distribute_strategy.scope():
-                self.prior_optimizer.build(self.prior.trainable_variables)
-
-    def _set_stage(self, stage: str) -> None:
-        if stage != self._stage:
-            self._stage = stage
-            # The compiled steps were traced for the other stage's objectives.
-            self.train_function = self.test_function = None
-
     def fit_prior(self, x=None, y=None, *args, **kwargs):
         """Trains the prior on the code grids of ``x`` (the second stage), with the encoder and
         codebook frozen; takes ``keras.Model.fit``'s arguments. Its optimizer is the model's own
         (Adam, ``prior_learning_rate``); the model must be compiled, as for ``fit``. Reports
         ``prior_nll``; the step count is ``prior_trained_steps``."""
-        self._set_stage("prior")
-        try:
-            return self.fit(x, y, *args, **kwargs)
-        finally:
-            self._set_stage("autoencoder")
+        return self.fit_stage("prior", x, y, *args, **kwargs)
 
     def evaluate_prior(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate`` of the prior: ``prior_nll`` on ``x``'s codes."""
-        self._set_stage("prior")
-        try:
-            return self.evaluate(x, y, *args, **kwargs)
-        finally:
-            self._set_stage("autoencoder")
+        return self.evaluate_stage("prior", x, y, *args, **kwargs)
 
     # ---------------------------------------------------------------------------- inference
     def encode_indices(self, x, batch_size: int = 256) -> np.ndarray:

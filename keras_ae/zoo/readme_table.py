@@ -130,8 +130,8 @@ def _metrics_cell(cls: type, root: type) -> str:
         cell = "+ " + ", ".join(names[len(common) :])
     else:
         cell = ", ".join(names)
-    if cls.later_stage_term_names:
-        cell += "; " + ", ".join(cls.later_stage_term_names)
+    for stage in cls.stages[1:]:
+        cell += "; " + ", ".join(stage.terms or cls.term_names)
     return cell
 
 

@@ -48,7 +48,6 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
 import dataclasses
 import difflib
 import hashlib
-import inspect
 import json
 import os
 from collections.abc import Mapping
@@ -87,8 +86,6 @@ _SECTIONS = (
 #: The fields of one ``paper`` row; ``metric`` and ``note`` may be left out.
 PAPER_FIELDS = ("source", "measure", "figure", "metric", "setting", "ours", "note")
 _PAPER_REQUIRED = ("source", "measure", "figure", "setting", "ours")
-#: The arguments every model takes from ``keras.Model`` itself (past the classes' ``**kwargs``).
-_KERAS_MODEL_ARGUMENTS = ("name", "dtype", "trainable")
 # The training fields that set how long and in what pieces a run trains, not what it computes:
 # left out of the fingerprint, so that a finished run can be resumed to train longer.
 _LENGTHS = ("steps", "epochs", "checkpoint_every", "steps_per_execution", "prior_steps")
@@ -133,8 +130,8 @@ class TrainingSpec:
     seed: int = 0
     checkpoint_every: int = 1000
     steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION
-    #: Steps of the second stage, the learned prior (models with a codebook: ``fit_prior``).
-    prior_steps: int | None = None
+    #: Steps of the model's later stage whose ``steps_field`` this is (VQVAE's learned prior).
+    prior_steps: int | None = dataclasses.field(default=None, metadata={"stage_steps": True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,11 +212,13 @@ class Recipe:
             value = training.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise RecipeError(f"{source}: training.{key} must be a positive integer.")
-        if "prior_steps" in training and not _has_learned_prior(model_class):
-            raise RecipeError(
-                f"{source}: training.prior_steps trains a learned prior, which "
-                f"{model['class']} does not have."
-            )
+        for key in _stage_steps_fields():
+            if key in training and not _later_stage_with(model_class, key):
+                raise RecipeError(
+                    f"{source}: training.{key} gives the steps of a later training stage, "
+                    f"which {model['class']} does not have (its stages: "
+                    f"{[stage.name for stage in model_class.stages]})."
+                )
         optimizer = training.get("optimizer", {"name": "adam"})
         if not isinstance(optimizer, Mapping) or not isinstance(optimizer.get("name"), str):
             raise RecipeError(
@@ -492,27 +491,11 @@ def _model_class_named(name, source: str) -> type:
 
 
 def model_arguments_of(model_class: type) -> list[str]:
-    """The keyword arguments ``model_class`` takes: its own ``__init__``'s, and, through each
-    ``**kwargs``, its bases' down to ``keras.Model``'s (``name``, ``dtype``, ``trainable``)."""
-    import keras
+    """The keyword arguments a recipe's ``model`` section may give ``model_class``
+    (``keras_ae.models.registry.model_arguments``, less ``seed``: ``training.seed`` sets it)."""
+    from keras_ae.models.registry import model_arguments
 
-    names = []
-    for cls in model_class.__mro__:
-        if "__init__" not in vars(cls):
-            continue
-        module = cls.__module__
-        if not issubclass(cls, keras.Model) or module == "keras" or module.startswith("keras."):
-            names += _KERAS_MODEL_ARGUMENTS
-            break
-        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        names += [
-            parameter.name
-            for parameter in parameters
-            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
-        ]
-        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
-            break
-    return sorted(set(names) - {"seed"})
+    return sorted(set(model_arguments(model_class)) - {"seed"})
 
 
 def _check_model_arguments(model_class: type, given: list[str], source: str) -> None:
@@ -533,10 +516,17 @@ def _check_model_arguments(model_class: type, given: list[str], source: str) -> 
     )
 
 
-def _has_learned_prior(model_class: type) -> bool:
-    from keras_ae.models.registry import model_info
+def _stage_steps_fields() -> list[str]:
+    """The ``training`` fields that give a later stage's steps (a ``Stage.steps_field``)."""
+    return [
+        field.name
+        for field in dataclasses.fields(TrainingSpec)
+        if field.metadata.get("stage_steps")
+    ]
 
-    return model_info(model_class).codebook
+
+def _later_stage_with(model_class: type, steps_field: str) -> bool:
+    return any(stage.steps_field == steps_field for stage in model_class.stages[1:])
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

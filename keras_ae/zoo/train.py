@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from keras_ae import datasets
+from keras_ae.divergence import DivergenceError
 from keras_ae.evaluation.likelihood import kl_per_latent
 from keras_ae.models.registry import model_info
+from keras_ae.models.stages import Stage
 from keras_ae.zoo import preset_directory
 from keras_ae.zoo.evaluation_run import EVALUATIONS, evaluate, quick_recipe
 from keras_ae.zoo.held_out import held_out_data
@@ -51,35 +52,9 @@ _LEGACY_MODEL = "model.keras"
 KL_PROBE_EXAMPLES = 1024
 
 
-class TrainingDivergedError(RecipeError):
-    """The loss or a weight became NaN or infinite; the last checkpoint, from before, is kept."""
-
-
-class _StopOnDivergence(keras.callbacks.Callback):
-    """Stops ``fit`` at the first compiled call after which the loss or a weight is NaN or
-    infinite, and records the steps between which it happened. (A loss can stay finite for a
-    step after a weight has overflowed, so the weights are checked too.)"""
-
-    def __init__(self, stage: "_Stage"):
-        super().__init__()
-        self.stage = stage
-        self.diverged: tuple[int, int, float] | None = None
-        self._last_good_step = 0
-
-    def on_train_begin(self, logs=None):
-        self._last_good_step = self.stage.done(self.model)
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get(self.stage.objective, 0.0))
-        step = self.stage.done(self.model)
-        weights_finite = all(
-            np.isfinite(weight.numpy()).all() for weight in self.model.trainable_weights
-        )
-        if math.isfinite(loss) and weights_finite:
-            self._last_good_step = step
-            return
-        self.diverged = (self._last_good_step, step, loss)
-        self.model.stop_training = True
+class TrainingDivergedError(RecipeError, DivergenceError):
+    """The loss or a weight became NaN or infinite (``fit``'s ``DivergenceError``); the last
+    checkpoint, from before, is kept."""
 
 
 class _Progress(keras.callbacks.Callback):
@@ -101,35 +76,29 @@ class _Progress(keras.callbacks.Callback):
 
 @dataclasses.dataclass(frozen=True)
 class _Stage:
-    """One stage of training: the autoencoder (``fit``), or a learned prior (``fit_prior``)."""
+    """One stage of the model's ``stages`` table, with the steps the recipe asks of it."""
 
-    name: str
-    fit_method: str
-    evaluate_method: str
-    counter: str
-    objective: str
+    stage: Stage
     target: int
-    # Offsets the stage's seeds, so that the prior's chunks do not reuse the first stage's.
+    # Offsets the stage's seeds, so that a later stage's chunks do not reuse the first's.
     seed_offset: int = 0
 
+    def __getattr__(self, name):
+        # name, fit_method, evaluate_method, counter, objective, step_key: the table's.
+        return getattr(self.stage, name)
+
     def done(self, model) -> int:
-        return int(getattr(model, self.counter).numpy())
+        return int(getattr(model, self.stage.counter).numpy())
 
 
-def _stages(recipe: "Recipe", target: int) -> list[_Stage]:
-    stages = [_Stage("autoencoder", "fit", "evaluate", "trained_steps", "loss", target)]
-    if recipe.training.prior_steps:
-        stages.append(
-            _Stage(
-                "prior",
-                "fit_prior",
-                "evaluate_prior",
-                "prior_trained_steps",
-                "prior_nll",
-                recipe.training.prior_steps,
-                seed_offset=target,
-            )
-        )
+def _stages(recipe: "Recipe", model, target: int) -> list[_Stage]:
+    """The model's stages that the recipe gives steps: the first ``target``, each later one
+    its ``training`` field's (none when the field is not set)."""
+    stages = [_Stage(model.stages[0], target)]
+    for stage in model.stages[1:]:
+        steps = getattr(recipe.training, stage.steps_field)
+        if steps:
+            stages.append(_Stage(stage, steps, seed_offset=target))
     return stages
 
 
@@ -293,9 +262,9 @@ def _resume(recipe: Recipe, checkpoint: Path):
         )
     _remove_strays(checkpoint, state)
     model = keras.saving.load_model(checkpoint / _model_file(state))
-    recorded = {"trained_steps": state["trained_steps"]}
-    if "prior_trained_steps" in state:
-        recorded["prior_trained_steps"] = state["prior_trained_steps"]
+    recorded = {
+        stage.counter: state[stage.counter] for stage in model.stages if stage.counter in state
+    }
     if any(int(getattr(model, key).numpy()) != value for key, value in recorded.items()):
         raise RecipeError(f"The checkpoint in {checkpoint} is inconsistent; delete it.")
     return model, state
@@ -319,8 +288,9 @@ def fit_recipe(
     checkpoint: str | os.PathLike | None = None,
 ):
     """Trains (or resumes training) to the recipe's step counts, checkpointing under
-    ``checkpoint`` (default ``out_dir/checkpoints/<name>``): the model's steps, then, for a model
-    with a learned prior, ``training.prior_steps`` of the prior. A recipe with a ``selection``
+    ``checkpoint`` (default ``out_dir/checkpoints/<name>``): the model's stages in order
+    (``model.stages``), the first for the recipe's steps, each later one for its own
+    ``training`` field's. A recipe with a ``selection``
     section first chooses its seed (``keras_ae.zoo.seed_selection``). Returns the model and the
     run's state (history, wall time, the seed trained and how it was chosen)."""
     selection = None
@@ -334,7 +304,7 @@ def fit_recipe(
     state["seed"] = recipe.training.seed
     if selection is not None:
         state["seed_selection"] = selection
-    stages = _stages(recipe, total_steps(recipe))
+    stages = _stages(recipe, model, total_steps(recipe))
     for stage in stages:
         done = stage.done(model)
         if done > stage.target:
@@ -346,7 +316,7 @@ def fit_recipe(
     best = state.get("best", {}).get(stages[-1].name)
     if best is not None:
         # Earlier stages' best weights are not restored: a later stage was trained on top of
-        # their last weights (VQVAE's prior on the final codes).
+        # their last weights (a learned prior on the final codes).
         model.load_weights(checkpoint / best["file"])
         state["stopping_step"] = {stages[-1].counter: best["step"]}
     return model, state
@@ -368,28 +338,32 @@ def _train_stage(
         set_steps_per_execution(model, math.gcd(steps, per_execution))
         started = time.perf_counter()
         data = _training_data(recipe, seed + done // chunk).repeat()
-        watch = _StopOnDivergence(stage)
-        history = getattr(model, stage.fit_method)(
-            data,
-            steps_per_epoch=steps,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-            callbacks=[watch, progress],
-        )
-        if watch.diverged is not None:
-            good, bad, loss = watch.diverged
-            raise TrainingDivergedError(
-                f"Training ({stage.name}) diverged between steps {good} and {bad} "
-                f"({stage.objective} {loss}, or a weight became NaN or infinite); it stopped "
-                f"there. The checkpoint in {checkpoint} (step {done}) was kept. Lower "
-                "training.optimizer's learning_rate, or check the data."
+        try:
+            history = getattr(model, stage.fit_method)(
+                data,
+                steps_per_epoch=steps,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[progress],
             )
+        except DivergenceError as error:
+            # fit put back the weights from before the bad step; the checkpoint stays as the
+            # last good state on disk.
+            raise TrainingDivergedError(
+                f"Training ({stage.name}) diverged at step {error.step} "
+                f"({', '.join(error.terms) or 'a weight'} NaN or infinite); it stopped there. "
+                f"The checkpoint in {checkpoint} (step {done}) was kept. Lower "
+                "training.optimizer's learning_rate, add gradient clipping (e.g. clipnorm: "
+                "1.0), or check the data."
+            ) from error
         done = stage.done(model)
         state["wall_time_seconds"] += time.perf_counter() - started
-        step_key = "step" if stage.counter == "trained_steps" else "prior_step"
         state["history"].append(
-            {step_key: done, **{key: float(values[-1]) for key, values in history.history.items()}}
+            {
+                stage.step_key: done,
+                **{key: float(values[-1]) for key, values in history.history.items()},
+            }
         )
         if kl_probe is not None:
             state["history"][-1]["kl_per_latent"] = kl_per_latent(model, kl_probe).tolist()
