@@ -97,7 +97,7 @@ def test_a_term_returned_but_not_listed_or_listed_but_not_returned_stops_the_fir
             run()
         # Both sides are named: what loss_terms returned and what term_names lists.
         assert f"{cls.__name__}.loss_terms returned" in str(error.value)
-        assert f"{cls.__name__}.term_names is" in str(error.value)
+        assert f"{cls.__name__}'s term_names are" in str(error.value)
     assert int(model.trained_steps.numpy()) == 0
 
 
