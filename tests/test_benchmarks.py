@@ -29,7 +29,7 @@ def _numbers(tree) -> list[float]:
     return [float(tree)] if isinstance(tree, int | float) and not isinstance(tree, bool) else []
 
 
-@pytest.mark.slow
+@pytest.mark.large
 @pytest.mark.parametrize("script", ["training_bench", "inference_bench", "datasets_bench"])
 def test_the_smoke_run_prints_a_table_and_writes_json(script, tmp_path, capsys):
     path = tmp_path / f"{script}.json"

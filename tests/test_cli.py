@@ -59,6 +59,7 @@ def test_train_writes_a_preset_with_measured_metrics_and_pictures(trained):
     assert set(metadata["pictures"]) >= {"reconstructions.png", "traversal.png", "traversal.gif"}
 
 
+@pytest.mark.large
 def test_train_resumes_after_a_kill_to_the_same_final_step_count(tmp_path):
     recipe = yaml.safe_load(RECIPE.read_text())
     recipe["training"].update(steps=200, checkpoint_every=20)

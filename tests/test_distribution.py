@@ -72,7 +72,7 @@ def compare() -> dict:
     return report
 
 
-@pytest.mark.slow
+@pytest.mark.large
 def test_mirrored_step_equals_single_device_step():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(

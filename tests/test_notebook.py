@@ -11,7 +11,7 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "quickstart.ipynb"
 
 
-@pytest.mark.slow
+@pytest.mark.large
 def test_quickstart_notebook_executes(tmp_path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     started = time.monotonic()

@@ -39,7 +39,7 @@ def test_linear_autoencoder_matches_pca(split, pca_30_error):
     assert error >= 0.97 * pca_30_error  # a linear map cannot do much better than PCA
 
 
-@pytest.mark.slow
+@pytest.mark.large
 def test_deep_autoencoder_beats_pca(split, pca_30_error):
     train, test = split
     model = keras_ae.Autoencoder(

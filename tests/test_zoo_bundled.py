@@ -42,11 +42,12 @@ def test_the_mnist_presets_are_bundled():
 
 
 def _on_full_mnist(names: list[str]) -> list:
-    """``names`` as parameters, those whose card was measured on full MNIST in the large tier
-    (they need the keras_ae_mnist data)."""
+    """``names`` as parameters, those whose card was measured on full MNIST or on dSprites in
+    the large tier (they need the keras_ae_mnist data, or generate all of dSprites); the fast
+    tier checks every preset by its golden pair instead."""
     return [
         pytest.param(name, marks=pytest.mark.large)
-        if _metadata(name)["recipe"]["data"]["name"] == "mnist"
+        if _metadata(name)["recipe"]["data"]["name"] in ("mnist", "dsprites")
         else name
         for name in names
     ]

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from keras_ae.zoo import recipes
@@ -112,6 +113,7 @@ def _tiny_vq_recipe(**training) -> recipes.Recipe:
     return recipes.Recipe.from_dict(recipe)
 
 
+@pytest.mark.large
 def test_a_learned_prior_trains_after_the_autoencoder_and_resumes_exactly(tmp_path):
     recipe = _tiny_vq_recipe(steps=6, prior_steps=6, checkpoint_every=3, steps_per_execution=1)
     whole, state = fit_recipe(recipe, tmp_path / "whole", verbose=0)
@@ -127,6 +129,7 @@ def test_a_learned_prior_trains_after_the_autoencoder_and_resumes_exactly(tmp_pa
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.large
 def test_the_vq_preset_reports_its_codebook_and_a_pca_of_the_size_asked(tmp_path):
     import json
 
