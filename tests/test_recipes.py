@@ -223,8 +223,10 @@ def test_to_dict_round_trips(path):
     layout = recipe.to_dict()
     assert Recipe.from_dict(layout) == recipe
     assert Recipe.from_dict(layout).to_dict() == layout
-    # Every default is written out, and only the one of steps and epochs that is set.
-    assert set(layout) == {
+    # Every default is written out, and only the one of steps and epochs that is set; the
+    # selection section only when the recipe chooses its seed.
+    assert ("selection" in layout) == (recipe.selection is not None)
+    assert set(layout) - {"selection"} == {
         "name",
         "description",
         "model",
