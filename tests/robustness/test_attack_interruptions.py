@@ -18,8 +18,6 @@ import yaml
 from _cases import survives
 
 import keras_ae
-from keras_ae.zoo import recipes
-from keras_ae.zoo.train import fit_recipe
 
 RECIPE = Path(__file__).parent.parent / "data" / "tiny_recipe.yaml"
 X = np.random.default_rng(0).random((8, 4, 4, 1)).astype("float32")
@@ -39,18 +37,42 @@ def kill_at(module, name, at):
 """
 
 
-def _run_until_killed(body: str, tmp_path: Path) -> None:
-    script = _KILL_HOOK + textwrap.dedent(body)
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
+# Every process of a test gets the same threading: with another number of intra-op threads,
+# TensorFlow may sum a matmul in another order, and a run resumed in this process differed
+# from one checkpointed in a child by 6e-7 (CI, stop 31). The environment is read at each call
+# because the fixtures isolate the caches through os.environ.
+def _run_script(body: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", _KILL_HOOK + textwrap.dedent(body)],
         cwd=tmp_path,
-        env=environment,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "1"},
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def _run_until_killed(body: str, tmp_path: Path) -> None:
+    result = _run_script(body, tmp_path)
     assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+
+
+def _train_to_the_end(recipe_file: Path, out: Path) -> list[np.ndarray]:
+    """Trains (or resumes) ``recipe_file`` under ``out`` in a child process; its final weights."""
+    weights_file = out.parent / f"{out.name}_weights.npz"
+    result = _run_script(
+        f"""
+        import numpy as np
+        from keras_ae.zoo import recipes
+        from keras_ae.zoo.train import fit_recipe
+        model, _ = fit_recipe(recipes.load_recipe({str(recipe_file)!r}), {str(out)!r}, verbose=0)
+        np.savez({str(weights_file)!r}, *model.get_weights())
+        """,
+        out.parent,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with np.load(weights_file) as saved:
+        return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
 
 def _tiny(seed: int) -> keras_ae.VAE:
@@ -104,10 +126,10 @@ def _tiny_recipe() -> dict:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> list[np.ndarray]:
-    model, _ = fit_recipe(
-        recipes.Recipe.from_dict(_tiny_recipe()), tmp_path_factory.mktemp("whole"), verbose=0
-    )
-    return model.get_weights()
+    directory = tmp_path_factory.mktemp("whole")
+    recipe_file = directory / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(_tiny_recipe()))
+    return _train_to_the_end(recipe_file, directory / "run")
 
 
 @pytest.mark.parametrize(
@@ -151,8 +173,8 @@ def test_a_run_killed_while_checkpointing_resumes_to_the_same_weights(
     def resumes_to_the_uninterrupted_weights():
         state = json.loads((tmp_path / "run/checkpoints/tiny_vae/state.json").read_text())
         assert state["trained_steps"] in (4, 8)
-        model, _ = fit_recipe(recipes.load_recipe(recipe_file), tmp_path / "run", verbose=0)
-        for resumed, whole in zip(model.get_weights(), uninterrupted, strict=True):
+        resumed_weights = _train_to_the_end(recipe_file, tmp_path / "run")
+        for resumed, whole in zip(resumed_weights, uninterrupted, strict=True):
             np.testing.assert_array_equal(resumed, whole)
 
     survives("interruptions", f"training killed {moment}", resumes_to_the_uninterrupted_weights)
