@@ -57,3 +57,30 @@ def test_no_benchmark_counts_the_models_in_words():
     for script in sorted(BENCHMARKS.glob("*.py")):
         stale = re.findall(rf"\b{number}\s+(?:model|famil)", script.read_text(), re.I)
         assert not stale, f"{script.name} counts the models: {stale}"
+
+
+def _pythae_python() -> str | None:
+    """An interpreter with pythae and torch: $KERAS_AE_PYTHAE_PYTHON, else this one if it has
+    them (the ``compare`` extra)."""
+    import os
+    import subprocess
+
+    for python in (os.environ.get("KERAS_AE_PYTHAE_PYTHON"), sys.executable):
+        if python and subprocess.run([python, "-c", "import pythae, torch"]).returncode == 0:
+            return python
+    return None
+
+
+@pytest.mark.large
+def test_the_pythae_comparison_trains_the_same_network_on_both_sides(tmp_path):
+    python = _pythae_python()
+    if python is None:
+        pytest.skip("needs pythae and torch (the compare extra, or $KERAS_AE_PYTHAE_PYTHON)")
+    path = tmp_path / "pythae_bench.json"
+    results = _script("pythae_bench").main(
+        ["--smoke", "--pythae-python", python, "--json", str(path)]
+    )
+    (ours,), (theirs,) = results["runs"]["keras_ae"], results["runs"]["pythae"]
+    assert ours["parameters"] == theirs["parameters"] == 764_245
+    assert ours["images_per_second"] > 0 and theirs["images_per_second"] > 0
+    assert json.loads(path.read_text())["median_ratio"] == results["median_ratio"]
