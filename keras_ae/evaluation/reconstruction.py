@@ -78,11 +78,11 @@ def corrupted_reconstruction_errors(
     """``reconstruction_errors`` of the model's reconstructions of corrupted ``x`` against the
     clean ``x``: how well it denoises. ``kind`` and ``level`` are those of
     ``keras_ae.corruption.corrupt`` (e.g. ``"masking"``, 0.25); seeded, so repeatable."""
+    check_finite_weights(model, "The reconstruction error")
     x = np.asarray(x, dtype=np.float32)
     seed_generator = keras.random.SeedGenerator(seed)
     corrupted = np.empty_like(x)
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start : start + batch_size])
         corrupted[start : start + batch_size] = corrupt(batch, kind, level, seed=seed_generator)
-    check_finite_weights(model, "The reconstruction error")
     return reconstruction_errors(x, model.reconstruct(corrupted, batch_size=batch_size))

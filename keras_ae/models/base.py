@@ -350,15 +350,16 @@ class Autoencoder(keras.Model):
         return {name: self.trackers[name].result() for name in tracked}
 
     # ------------------------------------------------------------------ the training stages
-    def stage_terms(self, stage: Stage) -> tuple[str, ...]:
+    @classmethod
+    def stage_terms(cls, stage: Stage) -> tuple[str, ...]:
         """The terms ``loss_terms`` returns in ``stage``."""
-        return stage.terms if stage.terms is not None else self.term_names
+        return stage.terms if stage.terms is not None else cls.term_names
 
     @property
     def stage(self) -> Stage:
         """The stage the model trains and evaluates in now (the first, but while a later
         stage's ``fit``/``evaluate`` method runs)."""
-        return next(stage for stage in self.stages if stage.name == self._stage)
+        return self.stage_named(self._stage)
 
     def stage_named(self, name: str) -> Stage:
         """The entry of ``stages`` called ``name``; a ``ValueError`` lists the names."""
@@ -402,7 +403,7 @@ class Autoencoder(keras.Model):
             for stage in self.stages
             for objective in stage.objectives
             if objective.variables is not MAIN
-            for variable in getattr(self, objective.variables).trainable_variables
+            for variable in self._objective_variables(objective)
         }
         return [v for v in self.trainable_variables if id(v) not in named]
 

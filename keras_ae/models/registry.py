@@ -206,18 +206,27 @@ def model_arguments(model_class: type) -> dict[str, Any]:
     return arguments
 
 
+def unknown_arguments(given: Iterable, accepted: list[str]) -> list[tuple[object, str | None]]:
+    """Each of ``given`` that is not in ``accepted``, with the closest accepted name (or None)."""
+    return [
+        (name, next(iter(difflib.get_close_matches(str(name), accepted, n=1, cutoff=0.6)), None))
+        for name in given
+        if name not in accepted
+    ]
+
+
 def check_model_arguments(model_class: type, given: Iterable[str]) -> None:
     """Raises ``ModelArgumentError`` naming each of ``given`` (keyword argument names) that
     ``model_class`` does not take, with the closest one it does take."""
     accepted = list(model_arguments(model_class))
-    unknown = [str(name) for name in given if name not in accepted]
+    unknown = unknown_arguments(given, accepted)
     if not unknown:
         return
     cls = model_class.__name__
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    hints = [
+        f"{str(name)!r}" + (f" (did you mean {close!r}?)" if close else "")
+        for name, close in unknown
+    ]
     raise ModelArgumentError(
         f"{cls} does not take the argument(s) {', '.join(hints)}. {cls} takes: "
         f"{', '.join(sorted(accepted))} (keras-ae models lists every class's arguments)."

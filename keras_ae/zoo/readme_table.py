@@ -131,7 +131,7 @@ def _metrics_cell(cls: type, root: type) -> str:
     else:
         cell = ", ".join(names)
     for stage in cls.stages[1:]:
-        cell += "; " + ", ".join(stage.terms or cls.term_names)
+        cell += "; " + ", ".join(cls.stage_terms(stage))
     return cell
 
 

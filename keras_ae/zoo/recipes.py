@@ -46,7 +46,6 @@ A recipe has these sections (``zoo_configs/*.yaml`` are examples)::
 """
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import os
@@ -500,17 +499,16 @@ def model_arguments_of(model_class: type) -> list[str]:
 
 def _check_model_arguments(model_class: type, given: list[str], source: str) -> None:
     """Refuses a ``model`` field the class does not take, with the closest it does take."""
+    from keras_ae.models.registry import unknown_arguments
+
     accepted = model_arguments_of(model_class)
-    unknown = [name for name in given if name not in accepted]
+    unknown = unknown_arguments(given, accepted)
     if not unknown:
         return
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(str(name), accepted, n=1, cutoff=0.6)
-        if close:
-            hints.append(f"model.{name}: did you mean {close[0]!r}?")
+    hints = [f"model.{name}: did you mean {close!r}?" for name, close in unknown if close]
     raise RecipeError(
-        f"{source}: unknown model field(s) {unknown} for {model_class.__name__}. "
+        f"{source}: unknown model field(s) {[name for name, _ in unknown]} for "
+        f"{model_class.__name__}. "
         + (" ".join(hints) + " " if hints else "")
         + f"{model_class.__name__} takes: class, {', '.join(accepted)}."
     )
