@@ -1,7 +1,8 @@
 """SIGKILL at the worst moments of ``save_preset``, of a training checkpoint and of ``publish``.
 The process is killed from inside, at an exact step (a patched call that kills it), so each
 case is deterministic. Afterwards the next run finds the old state or the new one, never a mix,
-and a resumed training run ends with the same weights as an uninterrupted one."""
+and a resumed training run ends with the same weights as an uninterrupted one. The fast tier
+kills each operation at one moment; the large tier (and ``make reliability``) at every one."""
 
 import json
 import os
@@ -88,8 +89,10 @@ def _tiny(seed: int) -> keras_ae.VAE:
             "_save_model_weights",
             1,
         ),
-        ("after the old copy is set aside", "os", "rename", 2),
-        ("before the old copy is deleted", "shutil", "rmtree", 1),
+        pytest.param("after the old copy is set aside", "os", "rename", 2, marks=pytest.mark.large),
+        pytest.param(
+            "before the old copy is deleted", "shutil", "rmtree", 1, marks=pytest.mark.large
+        ),
     ],
 )
 def test_a_killed_save_preset_leaves_the_old_preset_or_the_new(tmp_path, moment, module, name, at):
@@ -136,7 +139,12 @@ def uninterrupted(tmp_path_factory) -> list[np.ndarray]:
     ("moment", "name", "at"),
     [
         # os.replace's calls per checkpoint: the model file, then state.json.
-        ("while the second checkpoint's model is written", "keras.Model.save", 2),
+        pytest.param(
+            "while the second checkpoint's model is written",
+            "keras.Model.save",
+            2,
+            marks=pytest.mark.large,
+        ),
         ("between the second checkpoint's model and its state", "os.replace", 4),
     ],
 )
