@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The fast tier must stay under 5 minutes here; --durations names the tests that cost most.
 test: $(STAMP)
 	$(BIN)/ruff check keras_ae tests benchmarks
 	$(BIN)/ruff format --check keras_ae tests benchmarks
-	$(BIN)/python -m pytest -q -n auto -m "not large"
+	$(BIN)/python -m pytest -q -n auto -m "not large" --durations=15
 
 # Everything, with the large tier: card reproductions on real data, downloads, distribution.
 test-all: $(STAMP)
