@@ -6,10 +6,8 @@ import subprocess
 import sys
 
 
-def _import_keras_ae(backend: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    if backend:
-        env["KERAS_BACKEND"] = backend
+def _import_keras_ae(backend: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KERAS_BACKEND": backend}
     code = "import keras_ae, keras; print(keras.backend.backend())"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
