@@ -104,6 +104,19 @@ def _draw_pictures(model, metadata: dict, out: Path) -> list[str]:
 def command_train(args) -> int:
     from keras_ae.zoo import train
 
+    if args.candidate is not None:
+        from keras_ae.zoo.recipes import load_recipe
+        from keras_ae.zoo.seed_selection import train_candidate
+
+        recipe = train.with_overrides(
+            load_recipe(args.recipe), args.steps, args.epochs, args.dataset
+        )
+        train_candidate(recipe, args.out, args.candidate)
+        print(
+            f"candidate seed {args.candidate} trained; once every candidate is, `keras-ae train "
+            f"{args.recipe} --out {args.out}` scores them and trains the best one on"
+        )
+        return 0
     preset = train.train(
         args.recipe,
         args.out,
@@ -255,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="the recipe's whole evaluation (default); quick: a smoke run's (200 held-out "
         "examples, no disentanglement metrics); none: no metrics, pictures only",
+    )
+    training.add_argument(
+        "--candidate",
+        type=int,
+        metavar="SEED",
+        help="only train this candidate of the recipe's seed selection (one process per "
+        "candidate, e.g. one per core); the run without --candidate then scores them",
     )
     training.set_defaults(run=command_train)
 

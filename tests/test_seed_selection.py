@@ -152,3 +152,59 @@ def test_candidates_are_scored_on_the_selection_sample(tiny_factors):
 
     assert seed_selection.score_model(Decoding(), recipe, ground_truth=tiny_factors) > 0.9
     assert seed_selection.score_model(Mixing(), recipe, ground_truth=tiny_factors) < 0.1
+
+
+def test_candidates_trained_in_processes_of_their_own_are_scored_not_retrained(
+    tmp_path, monkeypatch, capsys
+):
+    from keras_ae import cli
+
+    recipe = recipes.Recipe.from_dict(_recipe(seeds=[0, 1]))
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(recipe.to_dict()))
+    out = tmp_path / "run"
+    # As `keras-ae train RECIPE --candidate SEED` would run in two processes at once.
+    for seed in (0, 1):
+        assert (
+            cli.main(["train", str(recipe_file), "--out", str(out), "--candidate", str(seed)]) == 0
+        )
+    assert "scores them and trains the best one on" in capsys.readouterr().out
+    candidates = [
+        json.loads((out / f"checkpoints/tiny_vae.seed{seed}/state.json").read_text())
+        for seed in (0, 1)
+    ]
+    assert [c["trained_steps"] for c in candidates] == [10, 10]
+    assert not (out / "checkpoints/tiny_vae.selection.json").exists()
+
+    trained = []
+    original_fit = seed_selection.train_candidate
+
+    def train_candidate(*args, **kwargs):
+        model, state = original_fit(*args, **kwargs)
+        trained.append(state["wall_time_seconds"])
+        return model, state
+
+    monkeypatch.setattr(seed_selection, "train_candidate", train_candidate)
+    monkeypatch.setattr(seed_selection, "score_model", lambda model, *a, **k: 0.4)
+    model, state = fit_recipe(recipe, out, verbose=0)
+    # Both were scored; neither trained another step (their wall times stayed as they were).
+    assert trained == [c["wall_time_seconds"] for c in candidates]
+    assert [c["seed"] for c in state["seed_selection"]["candidates"]] == [0, 1]
+    assert state["seed"] == 0 and int(model.trained_steps.numpy()) == 20
+
+
+def test_a_candidate_outside_the_selection_is_refused(tmp_path, capsys):
+    from keras_ae import cli
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(_recipe(seeds=[0, 1])))
+    code = cli.main(["train", str(recipe_file), "--out", str(tmp_path), "--candidate", "7"])
+    assert code == cli.USER_ERROR_EXIT
+    assert "seed 7 is not a candidate; the selection's seeds are [0, 1]" in capsys.readouterr().err
+    plain = _recipe()
+    plain.pop("selection")
+    recipe_file.write_text(yaml.safe_dump(plain))
+    code = cli.main(["train", str(recipe_file), "--out", str(tmp_path), "--candidate", "0"])
+    assert code == cli.USER_ERROR_EXIT
+    assert "has no selection section" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoints").exists()

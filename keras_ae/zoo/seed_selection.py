@@ -2,6 +2,9 @@
 on a ground-truth sample of its own (never the sample the card's figures are measured on), and
 the best one trains on from its own checkpoint.
 
+Candidates can also train in processes of their own, at the same time (``keras-ae train RECIPE
+--candidate SEED``, one per core); the run that follows scores them and trains on.
+
 A recipe's ``selection`` section (``keras_ae.zoo.recipes.SelectionSpec``) asks for it. Under
 ``out_dir/checkpoints``, candidate ``k`` trains in ``<name>.seed<k>/`` and every finished score
 goes into ``<name>.selection.json`` at once, so a killed run resumes without retraining or
@@ -29,6 +32,28 @@ def candidate_recipe(recipe: Recipe, seed: int) -> Recipe:
         training={"seed": int(seed), "steps": recipe.selection.steps, "epochs": None},
         selection=None,
     )
+
+
+def train_candidate(recipe: Recipe, out_dir: str | os.PathLike, seed: int, verbose: int = 1):
+    """Trains (or resumes) candidate ``seed`` of the recipe's selection in its own checkpoint,
+    without scoring it; returns the model and its run's state. Candidates trained this way in
+    separate processes are not trained again by ``select_seed``, only scored."""
+    from keras_ae.zoo.train import CHECKPOINT_DIR, fit_recipe
+
+    if recipe.selection is None:
+        raise RecipeError(f"{recipe.name}: the recipe has no selection section, so no candidates.")
+    if seed not in recipe.selection.seeds:
+        raise RecipeError(
+            f"{recipe.name}: seed {seed} is not a candidate; the selection's seeds are "
+            f"{list(recipe.selection.seeds)}."
+        )
+    candidate = candidate_recipe(recipe, seed)
+    if verbose:
+        print(f"{recipe.name}: candidate seed {seed}, {candidate.training.steps} steps")
+    directory = (
+        Path(out_dir) / CHECKPOINT_DIR / CANDIDATE_CHECKPOINT.format(name=recipe.name, seed=seed)
+    )
+    return fit_recipe(candidate, out_dir, verbose=verbose, checkpoint=directory)
 
 
 def score_model(model, recipe: Recipe, ground_truth=None) -> float:
@@ -87,7 +112,7 @@ def select_seed(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1) ->
     """Trains and scores every candidate seed not yet scored, copies the best one's checkpoint
     to the run's own and returns ``(chosen seed, the record)``. The record (saved in the
     preset's metadata as ``seed_selection``) lists every candidate's score."""
-    from keras_ae.zoo.train import CHECKPOINT_DIR, fit_recipe
+    from keras_ae.zoo.train import CHECKPOINT_DIR
 
     checkpoints = Path(out_dir) / CHECKPOINT_DIR
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -97,11 +122,7 @@ def select_seed(recipe: Recipe, out_dir: str | os.PathLike, verbose: int = 1) ->
     for seed in recipe.selection.seeds:
         if seed in scored:
             continue
-        candidate = candidate_recipe(recipe, seed)
-        if verbose:
-            print(f"{recipe.name}: candidate seed {seed}, {candidate.training.steps} steps")
-        directory = checkpoints / CANDIDATE_CHECKPOINT.format(name=recipe.name, seed=seed)
-        model, state = fit_recipe(candidate, out_dir, verbose=verbose, checkpoint=directory)
+        model, state = train_candidate(recipe, out_dir, seed, verbose=verbose)
         score = score_model(model, recipe)
         if verbose:
             print(f"{recipe.name}: seed {seed} scores {recipe.selection.metric} = {score:.4f}")
