@@ -42,8 +42,9 @@ def binary_images(count: int, channels_last: bool) -> "np.ndarray":  # noqa: F82
     return images if channels_last else np.ascontiguousarray(images.transpose(0, 3, 1, 2))
 
 
-def keras_ae_images_per_second(steps: int) -> dict:
-    """Images/s of the second of two epochs of ``fit``, the preset's network and step."""
+def keras_ae_images_per_second(steps: int, callbacks: tuple = ()) -> dict:
+    """Images/s of the second of two epochs of ``fit``, the preset's network and step;
+    ``callbacks`` (Keras callbacks) run after the timer's."""
     import keras
     import numpy as np
 
@@ -67,7 +68,9 @@ def keras_ae_images_per_second(steps: int) -> dict:
             epoch_seconds.append(time.perf_counter() - self.start)
 
     images = binary_images(steps * BATCH_SIZE, channels_last=True)
-    model.fit(images, batch_size=BATCH_SIZE, epochs=2, callbacks=[EpochTimer()], verbose=0)
+    model.fit(
+        images, batch_size=BATCH_SIZE, epochs=2, callbacks=[EpochTimer(), *callbacks], verbose=0
+    )
     return {
         "images_per_second": steps * BATCH_SIZE / epoch_seconds[-1],
         "parameters": int(sum(np.prod(weight.shape) for weight in model.trainable_weights)),

@@ -30,7 +30,9 @@ def _numbers(tree) -> list[float]:
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("script", ["training_bench", "inference_bench", "datasets_bench"])
+@pytest.mark.parametrize(
+    "script", ["training_bench", "inference_bench", "datasets_bench", "speed_spread_bench"]
+)
 def test_the_smoke_run_prints_a_table_and_writes_json(script, tmp_path, capsys):
     path = tmp_path / f"{script}.json"
     returned = _script(script).main(["--smoke", "--json", str(path)])

@@ -1,0 +1,231 @@
+"""Why one conv64 training run is slower than the next: the same run as ``pythae_bench.py``'s
+keras-ae side, repeated in processes of their own, each reporting beside its images/s what the
+process and the machine did while it trained.
+
+    .venv/bin/python benchmarks/speed_spread_bench.py [--runs 10] [--steps 150]
+        [--variant NAME=VALUE ...] [--smoke] [--json PATH]
+
+Each run measures TensorFlow's float32 matmul rate just before and just after its timed epoch
+(the machine's speed as this process sees it), and over the timed epoch the CPU seconds and
+context switches of each of its threads, grouped by thread name. If a slow run's matmul rate
+is slow too, the machine was slow (throttling, a neighbour); if its matmul rate is normal,
+the cause is in how the step's ops use the cores.
+
+With ``--variant`` (environment settings, e.g. ``TF_NUM_INTEROP_THREADS=1``) runs alternate
+between the default environment and the variant, ``--runs`` pairs of them, and the median
+per-pair ratio variant / default is reported: a setting is only kept if it wins that way.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import harness
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+CALIBRATION_SIZE = 1024
+
+
+def thread_stats() -> dict[int, dict]:
+    """Per thread of this process: its name, CPU seconds so far, context switches so far
+    (voluntary: it waited; nonvoluntary: it was preempted) and the core it last ran on."""
+    stats = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            # The fields after the name, which may contain spaces, in its parentheses.
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            status = dict(
+                line.split(":\t", 1)
+                for line in (task / "status").read_text().splitlines()
+                if ":\t" in line
+            )
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended
+        stats[int(task.name)] = {
+            "name": name,
+            "cpu_seconds": (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            "voluntary": int(status["voluntary_ctxt_switches"].strip()),
+            "nonvoluntary": int(status["nonvoluntary_ctxt_switches"].strip()),
+            "core": int(fields[36]),
+        }
+    return stats
+
+
+def thread_group(name: str) -> str:
+    """A thread's pool: its name without the digits that number it within the pool."""
+    return name.rstrip("0123456789/_-") or name
+
+
+def threads_between(before: dict, after: dict) -> dict[str, dict]:
+    """CPU seconds and context switches of each thread group between two ``thread_stats``."""
+    groups: dict[str, dict] = {}
+    for tid, end in after.items():
+        start = before.get(tid, {"cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0})
+        group = groups.setdefault(
+            thread_group(end["name"]),
+            {"threads": 0, "cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0, "cores": []},
+        )
+        group["threads"] += 1
+        group["cores"] = sorted({*group["cores"], end["core"]})
+        for key in ("cpu_seconds", "voluntary", "nonvoluntary"):
+            group[key] += end[key] - start[key]
+    return {name: group for name, group in sorted(groups.items()) if group["cpu_seconds"] > 0.005}
+
+
+def matmul_gflops(seconds: float = 1.0) -> float:
+    """TensorFlow's float32 matmul rate (GFLOP/s) over about ``seconds``, median of calls."""
+    run, flops = harness.matmul_seconds(CALIBRATION_SIZE)
+    run()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 3:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return flops / statistics.median(times) / 1e9
+
+
+def child(steps: int) -> dict:
+    import keras
+    from pythae_bench import keras_ae_images_per_second
+
+    observed = {}
+
+    class Observer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                observed["before"] = thread_stats()
+                observed["cpu"] = time.process_time()
+                observed["wall"] = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                observed["wall"] = time.perf_counter() - observed["wall"]
+                observed["cpu"] = time.process_time() - observed["cpu"]
+                observed["after"] = thread_stats()
+
+    gflops_before = matmul_gflops()
+    result = keras_ae_images_per_second(steps, callbacks=(Observer(),))
+    gflops_after = matmul_gflops()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "images_per_second": result["images_per_second"],
+        "matmul_gflops_before": gflops_before,
+        "matmul_gflops_after": gflops_after,
+        # The share of the cores this process kept busy over the timed epoch.
+        "cpu_utilisation": observed["cpu"] / observed["wall"] / cores,
+        "threads": threads_between(observed["before"], observed["after"]),
+    }
+
+
+def run_child(steps: int, environment: dict[str, str]) -> dict:
+    command = [sys.executable, __file__, "--child", "--steps", str(steps)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode:
+        raise RuntimeError(f"a run failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def parse_variant(settings: list[str]) -> dict[str, str]:
+    variant = {}
+    for setting in settings:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            raise SystemExit(
+                f"--variant takes NAME=VALUE, e.g. TF_NUM_INTEROP_THREADS=1; got {setting!r}"
+            )
+        variant[name] = value
+    return variant
+
+
+def _summary_rows(runs: list[dict], label: str) -> list[list]:
+    rows = []
+    for index, run in enumerate(runs):
+        busiest = sorted(run["threads"].items(), key=lambda item: -item[1]["cpu_seconds"])[:3]
+        rows.append(
+            [
+                f"{label}{index + 1}",
+                run["images_per_second"],
+                run["matmul_gflops_before"],
+                run["matmul_gflops_after"],
+                run["cpu_utilisation"],
+                "; ".join(
+                    f"{name} x{g['threads']}: {g['cpu_seconds']:.1f} s, "
+                    f"{g['nonvoluntary']} preempted"
+                    for name, g in busiest
+                ),
+            ]
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = harness.parser(__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs (pairs with --variant)")
+    parser.add_argument("--steps", type=int, default=150, help="steps per timed epoch")
+    parser.add_argument("--variant", nargs="*", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.child:
+        print(json.dumps(child(arguments.steps)))
+        return {}
+    runs, steps = (1, 50) if arguments.smoke else (arguments.runs, arguments.steps)
+    variant = parse_variant(arguments.variant)
+    results: dict = {"smoke": arguments.smoke, "steps": steps, "variant": variant}
+    default_runs, variant_runs = [], []
+    for index in range(runs):
+        # Alternating which goes first: the machine's speed drifts over minutes.
+        order = [("default", {}), ("variant", variant)] if variant else [("default", {})]
+        if variant and index % 2:
+            order.reverse()
+        for label, environment in order:
+            run = run_child(steps, environment)
+            (default_runs if label == "default" else variant_runs).append(run)
+            print(
+                f"{label} run {index + 1}: {run['images_per_second']:,.0f} images/s, matmul "
+                f"{run['matmul_gflops_before']:.0f}/{run['matmul_gflops_after']:.0f} GFLOP/s",
+                flush=True,
+            )
+    results["default"] = default_runs
+    speeds = [run["images_per_second"] for run in default_runs]
+    calibration = [
+        (run["matmul_gflops_before"] + run["matmul_gflops_after"]) / 2 for run in default_runs
+    ]
+    results["median_images_per_second"] = statistics.median(speeds)
+    if len(speeds) > 2:
+        results["speed_vs_matmul_correlation"] = statistics.correlation(speeds, calibration)
+    rows = _summary_rows(default_runs, "default ")
+    if variant:
+        results["variant_runs"] = variant_runs
+        ratios = [
+            v["images_per_second"] / d["images_per_second"]
+            for v, d in zip(variant_runs, default_runs, strict=True)
+        ]
+        results["ratios_variant_over_default"] = ratios
+        results["median_ratio"] = statistics.median(ratios)
+        rows += _summary_rows(variant_runs, "variant ")
+    harness.print_table(
+        f"conv64 beta-VAE training, batch 64, each run its own process ({steps} timed steps)",
+        ["run", "images/s", "matmul before", "after", "CPU use", "busiest thread groups"],
+        rows,
+    )
+    if "speed_vs_matmul_correlation" in results:
+        print(
+            "correlation of images/s with the matmul rate: "
+            f"{results['speed_vs_matmul_correlation']:.2f}"
+        )
+    if variant:
+        print(f"median variant / default over {runs} pairs: {results['median_ratio']:.3f}")
+    harness.write_json(results, arguments.json, "speed_spread_bench")
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
