@@ -67,8 +67,10 @@ def threads_between(before: dict, after: dict) -> dict[str, dict]:
     groups: dict[str, dict] = {}
     for tid, end in after.items():
         start = before.get(tid, {"cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0})
+        # The main thread runs Python and dispatches the step; the rest share its name.
+        name = "main thread" if tid == os.getpid() else thread_group(end["name"])
         group = groups.setdefault(
-            thread_group(end["name"]),
+            name,
             {"threads": 0, "cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0, "cores": []},
         )
         group["threads"] += 1
