@@ -123,6 +123,15 @@ def child(steps: int) -> dict:
         # The share of the cores this process kept busy over the timed epoch.
         "cpu_utilisation": observed["cpu"] / observed["wall"] / cores,
         "threads": threads_between(observed["before"], observed["after"]),
+        # The four busiest threads alone: whether the work was shared or fell to one.
+        "busiest_thread_seconds": sorted(
+            (
+                end["cpu_seconds"]
+                - observed["before"].get(tid, {"cpu_seconds": 0.0})["cpu_seconds"]
+                for tid, end in observed["after"].items()
+            ),
+            reverse=True,
+        )[:4],
     }
 
 
