@@ -62,35 +62,42 @@ def thread_group(name: str) -> str:
     return name.rstrip("0123456789/_-") or name
 
 
-def threads_between(before: dict, after: dict) -> dict[str, dict]:
-    """CPU seconds and context switches of each thread group between two ``thread_stats``."""
-    groups: dict[str, dict] = {}
+def thread_deltas(before: dict, after: dict) -> dict[int, dict]:
+    """Per thread alive at the end: its name and last core, and its CPU seconds and context
+    switches between two ``thread_stats`` (from 0 for a thread started in between)."""
+    deltas = {}
     for tid, end in after.items():
         start = before.get(tid, {"cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0})
+        deltas[tid] = {
+            "name": end["name"],
+            "core": end["core"],
+            **{key: end[key] - start[key] for key in ("cpu_seconds", "voluntary", "nonvoluntary")},
+        }
+    return deltas
+
+
+def threads_between(deltas: dict[int, dict]) -> dict[str, dict]:
+    """``thread_deltas`` summed over each thread group."""
+    groups: dict[str, dict] = {}
+    for tid, delta in deltas.items():
         # The main thread runs Python and dispatches the step; the rest share its name.
-        name = "main thread" if tid == os.getpid() else thread_group(end["name"])
+        name = "main thread" if tid == os.getpid() else thread_group(delta["name"])
         group = groups.setdefault(
             name,
             {"threads": 0, "cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0, "cores": []},
         )
         group["threads"] += 1
-        group["cores"] = sorted({*group["cores"], end["core"]})
+        group["cores"] = sorted({*group["cores"], delta["core"]})
         for key in ("cpu_seconds", "voluntary", "nonvoluntary"):
-            group[key] += end[key] - start[key]
+            group[key] += delta[key]
     return {name: group for name, group in sorted(groups.items()) if group["cpu_seconds"] > 0.005}
 
 
-def matmul_gflops(seconds: float = 1.0) -> float:
-    """TensorFlow's float32 matmul rate (GFLOP/s) over about ``seconds``, median of calls."""
+def matmul_gflops(repeats: int = 100) -> float:
+    """TensorFlow's float32 matmul rate (GFLOP/s), the median of ``repeats`` calls (about a
+    second here)."""
     run, flops = harness.matmul_seconds(CALIBRATION_SIZE)
-    run()
-    times = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times) < 3:
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return flops / statistics.median(times) / 1e9
+    return flops / harness.median_seconds(run, repeats) / 1e9
 
 
 def child(steps: int) -> dict:
@@ -115,6 +122,7 @@ def child(steps: int) -> dict:
     gflops_before = matmul_gflops()
     result = keras_ae_images_per_second(steps, callbacks=(Observer(),))
     gflops_after = matmul_gflops()
+    deltas = thread_deltas(observed["before"], observed["after"])
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "images_per_second": result["images_per_second"],
@@ -122,15 +130,10 @@ def child(steps: int) -> dict:
         "matmul_gflops_after": gflops_after,
         # The share of the cores this process kept busy over the timed epoch.
         "cpu_utilisation": observed["cpu"] / observed["wall"] / cores,
-        "threads": threads_between(observed["before"], observed["after"]),
+        "threads": threads_between(deltas),
         # The four busiest threads alone: whether the work was shared or fell to one.
         "busiest_thread_seconds": sorted(
-            (
-                end["cpu_seconds"]
-                - observed["before"].get(tid, {"cpu_seconds": 0.0})["cpu_seconds"]
-                for tid, end in observed["after"].items()
-            ),
-            reverse=True,
+            (delta["cpu_seconds"] for delta in deltas.values()), reverse=True
         )[:4],
     }
 
