@@ -105,6 +105,14 @@ def command_train(args) -> int:
     from keras_ae.zoo import train
 
     if args.candidate is not None:
+        if args.evaluate is not None:
+            # A candidate is only trained; it is scored (and the winner evaluated) by the run
+            # without --candidate, so an evaluation asked for here would silently not happen.
+            raise ValueError(
+                "--evaluate has no effect with --candidate (a candidate is only trained); pass "
+                "it to the run without --candidate, which scores the candidates and evaluates "
+                "the best"
+            )
         from keras_ae.zoo.recipes import load_recipe
         from keras_ae.zoo.seed_selection import train_candidate
 
@@ -123,7 +131,7 @@ def command_train(args) -> int:
         steps=args.steps,
         epochs=args.epochs,
         dataset=args.dataset,
-        evaluation=args.evaluate,
+        evaluation=args.evaluate or "full",
     )
     print(f"preset written to {preset}")
     return 0
@@ -265,7 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--evaluate",
         # keras_ae.zoo.evaluation_run.EVALUATIONS, not imported here: it would load TensorFlow.
         choices=("full", "quick", "none"),
-        default="full",
         help="the recipe's whole evaluation (default); quick: a smoke run's (200 held-out "
         "examples, no disentanglement metrics); none: no metrics, pictures only",
     )

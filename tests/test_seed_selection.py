@@ -208,3 +208,14 @@ def test_a_candidate_outside_the_selection_is_refused(tmp_path, capsys):
     assert code == cli.USER_ERROR_EXIT
     assert "has no selection section" in capsys.readouterr().err
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_candidate_refuses_an_evaluation_it_would_not_run(tmp_path, capsys):
+    from keras_ae import cli
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(_recipe(seeds=[0, 1])))
+    arguments = ["train", str(recipe_file), "--out", str(tmp_path), "--candidate", "0"]
+    assert cli.main([*arguments, "--evaluate", "quick"]) == cli.USER_ERROR_EXIT
+    assert "--evaluate has no effect with --candidate" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoints").exists()
