@@ -3,17 +3,20 @@ keras-ae side, repeated in processes of their own, each reporting beside its ima
 process and the machine did while it trained.
 
     .venv/bin/python benchmarks/speed_spread_bench.py [--runs 10] [--steps 150]
-        [--variant NAME=VALUE ...] [--smoke] [--json PATH]
+        [--variant NAME=VALUE ...] [--spinners] [--smoke] [--json PATH]
 
 Each run measures TensorFlow's float32 matmul rate just before and just after its timed epoch
 (the machine's speed as this process sees it), and over the timed epoch the CPU seconds and
-context switches of each of its threads, grouped by thread name. If a slow run's matmul rate
-is slow too, the machine was slow (throttling, a neighbour); if its matmul rate is normal,
-the cause is in how the step's ops use the cores.
+context switches of each of its threads, grouped by thread name, the scheduler's account of
+its busiest threads (time runnable but waiting for a core, moves between cores), and samples
+of where its threads ran (stacked on one core beside an idle one, or none runnable). If a slow
+run's matmul rate is slow too, the machine was slow (throttling, a neighbour); if its matmul
+rate is normal, the cause is in how the step's ops use the cores.
 
 With ``--variant`` (environment settings, e.g. ``TF_NUM_INTEROP_THREADS=1``) runs alternate
 between the default environment and the variant, ``--runs`` pairs of them, and the median
 per-pair ratio variant / default is reported: a setting is only kept if it wins that way.
+``--spinners`` runs the variant beside idle-priority busy loops that keep every core awake.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +33,8 @@ import harness
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CALIBRATION_SIZE = 1024
+#: What ``thread_stats`` counts per thread, and ``thread_deltas`` subtracts.
+COUNTERS = ("cpu_seconds", "voluntary", "nonvoluntary", "queued_seconds", "migrations")
 
 
 def thread_stats() -> dict[int, dict]:
@@ -53,8 +59,71 @@ def thread_stats() -> dict[int, dict]:
             "voluntary": int(status["voluntary_ctxt_switches"].strip()),
             "nonvoluntary": int(status["nonvoluntary_ctxt_switches"].strip()),
             "core": int(fields[36]),
+            **scheduler_stats(task),
         }
     return stats
+
+
+def scheduler_stats(task: Path) -> dict:
+    """The scheduler's own account of a thread, where the kernel keeps one: seconds it spent
+    runnable but waiting for a core (``queued_seconds``, from ``schedstat``) and how often it
+    moved between cores (``migrations``, from ``sched``)."""
+    stats = {"queued_seconds": 0.0, "migrations": 0}
+    try:
+        stats["queued_seconds"] = int((task / "schedstat").read_text().split()[1]) / 1e9
+        for line in (task / "sched").read_text().splitlines():
+            if line.startswith("se.nr_migrations"):
+                stats["migrations"] = int(line.split(":")[1])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        pass  # a kernel without scheduler statistics, or the thread ended
+    return stats
+
+
+class CoreSampler:
+    """Samples which core each running thread of this process is on, every ``interval``
+    seconds, from a thread of its own: ``stacked`` is the share of samples in which two or
+    more of our threads were runnable on one core while another core ran none of them (work
+    waiting beside an idle core), ``idle`` the share in which none of them was runnable."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval = interval
+        self.samples = self.stacked = self.idle = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        samples = max(self.samples, 1)
+        return {
+            "samples": self.samples,
+            "stacked": self.stacked / samples,
+            "idle": self.idle / samples,
+        }
+
+    def _run(self) -> None:
+        own = threading.get_native_id()
+        while not self._stop.wait(self.interval):
+            running: dict[int, int] = {}
+            for task in Path("/proc/self/task").iterdir():
+                if int(task.name) == own:
+                    continue
+                try:
+                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                if fields[0] == "R":
+                    core = int(fields[36])
+                    running[core] = running.get(core, 0) + 1
+            self.samples += 1
+            if not running:
+                self.idle += 1
+            elif max(running.values()) > 1 and len(running) < len(self._cores):
+                self.stacked += 1
 
 
 def thread_group(name: str) -> str:
@@ -67,11 +136,11 @@ def thread_deltas(before: dict, after: dict) -> dict[int, dict]:
     switches between two ``thread_stats`` (from 0 for a thread started in between)."""
     deltas = {}
     for tid, end in after.items():
-        start = before.get(tid, {"cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0})
+        start = before.get(tid, dict.fromkeys(COUNTERS, 0))
         deltas[tid] = {
             "name": end["name"],
             "core": end["core"],
-            **{key: end[key] - start[key] for key in ("cpu_seconds", "voluntary", "nonvoluntary")},
+            **{key: end[key] - start[key] for key in COUNTERS},
         }
     return deltas
 
@@ -84,11 +153,11 @@ def threads_between(deltas: dict[int, dict]) -> dict[str, dict]:
         name = "main thread" if tid == os.getpid() else thread_group(delta["name"])
         group = groups.setdefault(
             name,
-            {"threads": 0, "cpu_seconds": 0.0, "voluntary": 0, "nonvoluntary": 0, "cores": []},
+            {"threads": 0, **dict.fromkeys(COUNTERS, 0), "cores": []},
         )
         group["threads"] += 1
         group["cores"] = sorted({*group["cores"], delta["core"]})
-        for key in ("cpu_seconds", "voluntary", "nonvoluntary"):
+        for key in COUNTERS:
             group[key] += delta[key]
     return {name: group for name, group in sorted(groups.items()) if group["cpu_seconds"] > 0.005}
 
@@ -109,6 +178,8 @@ def child(steps: int) -> dict:
     class Observer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 1:
+                observed["sampler"] = CoreSampler()
+                observed["sampler"].start()
                 observed["before"] = thread_stats()
                 observed["cpu"] = time.process_time()
                 observed["wall"] = time.perf_counter()
@@ -118,6 +189,7 @@ def child(steps: int) -> dict:
                 observed["wall"] = time.perf_counter() - observed["wall"]
                 observed["cpu"] = time.process_time() - observed["cpu"]
                 observed["after"] = thread_stats()
+                observed["cores"] = observed["sampler"].stop()
 
     gflops_before = matmul_gflops()
     result = keras_ae_images_per_second(steps, callbacks=(Observer(),))
@@ -131,10 +203,17 @@ def child(steps: int) -> dict:
         # The share of the cores this process kept busy over the timed epoch.
         "cpu_utilisation": observed["cpu"] / observed["wall"] / cores,
         "threads": threads_between(deltas),
+        # Where the threads ran: stacked on one core beside an idle one, or none runnable.
+        "core_samples": observed["cores"],
         # The four busiest threads alone: whether the work was shared or fell to one.
         "busiest_thread_seconds": sorted(
             (delta["cpu_seconds"] for delta in deltas.values()), reverse=True
         )[:4],
+        # The same four threads' time waiting for a core and their moves between cores.
+        "busiest_threads": [
+            {key: delta[key] for key in ("cpu_seconds", "queued_seconds", "migrations")}
+            for delta in sorted(deltas.values(), key=lambda delta: -delta["cpu_seconds"])[:4]
+        ],
     }
 
 
@@ -145,6 +224,35 @@ def run_child(steps: int, environment: dict[str, str]) -> dict:
     if result.returncode:
         raise RuntimeError(f"a run failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+SPINNER = """
+import os, sys
+os.sched_setaffinity(0, {int(sys.argv[1])})
+os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+while True:
+    pass
+"""
+
+
+class IdleSpinners:
+    """One busy loop per core at the scheduler's idle priority (``SCHED_IDLE``), for as long
+    as the ``with`` block lasts: any of our threads that wakes takes its core at once, but no
+    core ever halts. On a VM whose idle cores halt (this one's kernel command line sets
+    ``haltpoll.guest_halt_poll_ns=0``), this tells whether the time is lost waking a halted
+    core."""
+
+    def __enter__(self):
+        cores = sorted(os.sched_getaffinity(0))
+        self.processes = [
+            subprocess.Popen([sys.executable, "-c", SPINNER, str(core)]) for core in cores
+        ]
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+            process.wait()
 
 
 def parse_variant(settings: list[str]) -> dict[str, str]:
@@ -162,7 +270,6 @@ def parse_variant(settings: list[str]) -> dict[str, str]:
 def _summary_rows(runs: list[dict], label: str) -> list[list]:
     rows = []
     for index, run in enumerate(runs):
-        busiest = sorted(run["threads"].items(), key=lambda item: -item[1]["cpu_seconds"])[:3]
         rows.append(
             [
                 f"{label}{index + 1}",
@@ -170,10 +277,12 @@ def _summary_rows(runs: list[dict], label: str) -> list[list]:
                 run["matmul_gflops_before"],
                 run["matmul_gflops_after"],
                 run["cpu_utilisation"],
+                run["core_samples"]["stacked"],
+                run["core_samples"]["idle"],
                 "; ".join(
-                    f"{name} x{g['threads']}: {g['cpu_seconds']:.1f} s, "
-                    f"{g['nonvoluntary']} preempted"
-                    for name, g in busiest
+                    f"{thread['cpu_seconds']:.1f} s, {thread['queued_seconds']:.2f} s queued, "
+                    f"{thread['migrations']} moves"
+                    for thread in run["busiest_threads"][:2]
                 ),
             ]
         )
@@ -185,6 +294,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=10, help="runs (pairs with --variant)")
     parser.add_argument("--steps", type=int, default=150, help="steps per timed epoch")
     parser.add_argument("--variant", nargs="*", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--spinners",
+        action="store_true",
+        help="the variant runs beside idle-priority busy loops, one per core (see IdleSpinners)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child:
@@ -192,15 +306,25 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     runs, steps = (1, 50) if arguments.smoke else (arguments.runs, arguments.steps)
     variant = parse_variant(arguments.variant)
-    results: dict = {"smoke": arguments.smoke, "steps": steps, "variant": variant}
+    compared = bool(variant) or arguments.spinners
+    results: dict = {
+        "smoke": arguments.smoke,
+        "steps": steps,
+        "variant": variant,
+        "spinners": arguments.spinners,
+    }
     default_runs, variant_runs = [], []
     for index in range(runs):
         # Alternating which goes first: the machine's speed drifts over minutes.
-        order = [("default", {}), ("variant", variant)] if variant else [("default", {})]
-        if variant and index % 2:
+        order = [("default", {}), ("variant", variant)] if compared else [("default", {})]
+        if compared and index % 2:
             order.reverse()
         for label, environment in order:
-            run = run_child(steps, environment)
+            if label == "variant" and arguments.spinners:
+                with IdleSpinners():
+                    run = run_child(steps, environment)
+            else:
+                run = run_child(steps, environment)
             (default_runs if label == "default" else variant_runs).append(run)
             print(
                 f"{label} run {index + 1}: {run['images_per_second']:,.0f} images/s, matmul "
@@ -216,7 +340,7 @@ def main(argv: list[str] | None = None) -> dict:
     if len(speeds) > 2:
         results["speed_vs_matmul_correlation"] = statistics.correlation(speeds, calibration)
     rows = _summary_rows(default_runs, "default ")
-    if variant:
+    if compared:
         results["variant_runs"] = variant_runs
         ratios = [
             v["images_per_second"] / d["images_per_second"]
@@ -227,7 +351,16 @@ def main(argv: list[str] | None = None) -> dict:
         rows += _summary_rows(variant_runs, "variant ")
     harness.print_table(
         f"conv64 beta-VAE training, batch 64, each run its own process ({steps} timed steps)",
-        ["run", "images/s", "matmul before", "after", "CPU use", "busiest thread groups"],
+        [
+            "run",
+            "images/s",
+            "matmul before",
+            "after",
+            "CPU use",
+            "stacked",
+            "idle",
+            "two busiest threads",
+        ],
         rows,
     )
     if "speed_vs_matmul_correlation" in results:
@@ -235,7 +368,7 @@ def main(argv: list[str] | None = None) -> dict:
             "correlation of images/s with the matmul rate: "
             f"{results['speed_vs_matmul_correlation']:.2f}"
         )
-    if variant:
+    if compared:
         print(f"median variant / default over {runs} pairs: {results['median_ratio']:.3f}")
     harness.write_json(results, arguments.json, "speed_spread_bench")
     return results
