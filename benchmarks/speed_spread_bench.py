@@ -169,6 +169,24 @@ def matmul_gflops(repeats: int = 100) -> float:
     return flops / harness.median_seconds(run, repeats) / 1e9
 
 
+#: ``--variant SPEED_SPREAD_PIN_WORKERS=1``: before the timed epoch, each of the busiest threads
+#: (as many as there are cores) is pinned to a core of its own.
+PIN_WORKERS = "SPEED_SPREAD_PIN_WORKERS"
+
+
+def pin_busiest_threads() -> list[int]:
+    """Pins the threads that have used the most CPU so far (the kernels' workers, after a
+    warm-up epoch), one per core, and returns their ids; the others stay free to move."""
+    cores = sorted(os.sched_getaffinity(0))
+    stats = thread_stats()
+    busiest = sorted(
+        (tid for tid in stats if tid != os.getpid()), key=lambda tid: -stats[tid]["cpu_seconds"]
+    )[: len(cores)]
+    for tid, core in zip(busiest, cores, strict=False):
+        os.sched_setaffinity(tid, {core})
+    return busiest
+
+
 def child(steps: int) -> dict:
     import keras
     from pythae_bench import keras_ae_images_per_second
@@ -177,6 +195,8 @@ def child(steps: int) -> dict:
 
     class Observer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1 and os.environ.get(PIN_WORKERS) == "1":
+                observed["pinned"] = pin_busiest_threads()
             if epoch == 1:
                 observed["sampler"] = CoreSampler()
                 observed["sampler"].start()
