@@ -9,8 +9,9 @@ so the library itself never depends on PyTorch; ``--pythae-python`` names anothe
 interpreter that has them. Both sides train the same network (Burgess et al.'s conv64, 10
 latents, 764,245 parameters; kernel 4, stride 2, padding 1 in PyTorch is Keras' "same" here) on
 the same binary 64x64 images at batch 64 with Adam, each through its own training loop:
-keras-ae's ``fit`` as ``keras-ae train`` runs it (the recipe's steps per execution), pythae's
-``TrainingPipeline``. A run trains two epochs of ``--steps`` steps and times the second, so
+keras-ae's ``fit`` as ``keras-ae train`` runs it (the recipe's steps per execution, batches
+from a ``tf.data`` pipeline without autotuning; ``BENCH_KERAS_INPUT=numpy`` in the environment
+feeds the array instead), pythae's ``TrainingPipeline``. A run trains two epochs of ``--steps`` steps and times the second, so
 tracing and first-call costs are left out. Runs alternate (keras-ae first in even pairs,
 pythae first in odd ones) because this machine's speed drifts over minutes; in one process,
 PyTorch's threads slowed the TensorFlow round after them, so every run has a process of its own.
@@ -42,6 +43,26 @@ def binary_images(count: int, channels_last: bool) -> "np.ndarray":  # noqa: F82
     return images if channels_last else np.ascontiguousarray(images.transpose(0, 3, 1, 2))
 
 
+#: The keras-ae side's input: ``keras_ae`` (default), batches the way ``keras-ae train`` feeds
+#: them (a ``tf.data`` pipeline without autotuning, ``keras_ae.datasets.without_autotune``);
+#: ``numpy``, the array itself, which ``fit`` turns into an autotuned pipeline per epoch.
+KERAS_INPUT = "BENCH_KERAS_INPUT"
+
+
+def training_input(images, kind: str):
+    """``fit``'s data and batch size for ``images``, fed as ``KERAS_INPUT`` describes."""
+    if kind == "numpy":
+        return images, BATCH_SIZE
+    if kind != "keras_ae":
+        raise SystemExit(f"{KERAS_INPUT} is keras_ae or numpy, not {kind!r}")
+    import tensorflow as tf
+
+    from keras_ae.datasets import without_autotune
+
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(BATCH_SIZE)
+    return without_autotune(batches.prefetch(tf.data.AUTOTUNE)), None
+
+
 def keras_ae_images_per_second(steps: int, callbacks: tuple = ()) -> dict:
     """Images/s of the second of two epochs of ``fit``, the preset's network and step;
     ``callbacks`` (Keras callbacks) run after the timer's."""
@@ -68,8 +89,9 @@ def keras_ae_images_per_second(steps: int, callbacks: tuple = ()) -> dict:
             epoch_seconds.append(time.perf_counter() - self.start)
 
     images = binary_images(steps * BATCH_SIZE, channels_last=True)
+    data, batch_size = training_input(images, os.environ.get(KERAS_INPUT, "keras_ae"))
     model.fit(
-        images, batch_size=BATCH_SIZE, epochs=2, callbacks=[EpochTimer(), *callbacks], verbose=0
+        data, batch_size=batch_size, epochs=2, callbacks=[EpochTimer(), *callbacks], verbose=0
     )
     return {
         "images_per_second": steps * BATCH_SIZE / epoch_seconds[-1],

@@ -363,3 +363,20 @@ def test_celeba_numpy_route_refuses_10_gb(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="num_examples=N"):
         datasets.load("celeba", "all", data_dir=tmp_path)
     assert datasets.load("celeba", "all", data_dir=tmp_path, num_examples=2).shape[0] == 2
+
+
+def test_pipelines_run_without_tf_data_autotuning(tmp_path):
+    # An autotuned iterator's tuning thread makes destroying the iterator (every fit's end)
+    # wait seconds; keras-ae's pipelines, in memory or streamed, leave autotuning off.
+    _write_celeba(tmp_path)
+    pipelines = [
+        datasets.load("mnist_5k", "test", as_dataset=True, batch_size=64),
+        datasets.load("celeba", "all", data_dir=tmp_path, as_dataset=True, batch_size=2),
+    ]
+    for batches in pipelines:
+        assert batches.options().autotune.enabled is False
+        # Still batches, with one map call per core where AUTOTUNE was asked for.
+        assert next(iter(batches)).shape[0] > 0
+    default = tf.data.Dataset.range(3)
+    assert datasets.without_autotune(default).options().autotune.enabled is False
+    assert default.options().autotune.enabled is not False

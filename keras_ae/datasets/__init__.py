@@ -32,6 +32,7 @@ from keras_ae.datasets._common import (
     binarize_static,
     cache_dir,
     deliver,
+    without_autotune,
 )
 from keras_ae.datasets.dsprites import DSprites
 
@@ -43,6 +44,7 @@ __all__ = [
     "binarize_static",
     "cache_dir",
     "load",
+    "without_autotune",
 ]
 
 # name -> (function returning an ArraySource, the dataset-specific keyword arguments it takes)

@@ -120,6 +120,20 @@ def binarize_static(images: np.ndarray, max_value: int, seed: int) -> np.ndarray
     return binary
 
 
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``dataset`` with tf.data's autotuning off; ``AUTOTUNE`` parallelism then means one call
+    per core.
+
+    An autotuned pipeline's iterator runs a tuning thread that sleeps in a timed wait, and
+    destroying the iterator (which every ``fit`` call, and every epoch over numpy arrays, does)
+    waits for that sleep to end: measured here, a stall of up to 4 seconds, one in two
+    processes (README, "Speed from one process to the next"). In-memory batches need no tuning.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def binarize_dynamic(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
     """Resample a Bernoulli draw of every batch's images (the first component, float32 in
     [0, 1]) on each pass over ``dataset``; reproducible for a given ``seed``."""
@@ -295,4 +309,4 @@ def array_dataset(source: ArraySource, indices: np.ndarray, delivery: Delivery) 
     dataset = batches.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     if delivery.binarize == "dynamic":
         dataset = binarize_dynamic(dataset, delivery.seed)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return without_autotune(dataset.prefetch(tf.data.AUTOTUNE))

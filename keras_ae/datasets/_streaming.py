@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.datasets._common import Delivery, binarize_dynamic
+from keras_ae.datasets._common import Delivery, binarize_dynamic, without_autotune
 
 
 def deliver_stream(
@@ -65,7 +65,7 @@ def deliver_stream(
     batches = batches.batch(delivery.batch_size)
     if binarize == "dynamic":
         batches = binarize_dynamic(batches, seed)
-    batches = batches.prefetch(tf.data.AUTOTUNE)
+    batches = without_autotune(batches.prefetch(tf.data.AUTOTUNE))
     if delivery.as_dataset:
         return batches
     return collect(batches, name, count, image_shape, delivery.batch_size, with_labels)

@@ -20,7 +20,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_ae.datasets import _tfds
-from keras_ae.datasets._common import Delivery
+from keras_ae.datasets._common import Delivery, without_autotune
 from keras_ae.datasets._streaming import deliver_stream
 
 PREFIX = "tfds:"
@@ -164,7 +164,8 @@ def _in_memory(builder, split: str, image_key: str, label_keys: tuple[str, ...])
     cache_key = (os.fspath(builder.data_path), stamp, split, image_key, label_keys)
     if stamp is not None and cache_key in _IN_MEMORY:
         return _IN_MEMORY[cache_key]
-    parts = list(_examples(builder, split, image_key, label_keys).batch(4096).as_numpy_iterator())
+    batches = without_autotune(_examples(builder, split, image_key, label_keys).batch(4096))
+    parts = list(batches.as_numpy_iterator())
     arrays = tuple(
         tf.constant(np.concatenate([part[column] for part in parts]))
         for column in range(2 + bool(label_keys))

@@ -128,7 +128,7 @@ def train_digit_classifier(
     x_test, y_test = datasets.load("mnist", "test", with_labels=True)
     shift = keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=seed)
     batch_size = 128
-    train = (
+    train = datasets.without_autotune(
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .shuffle(len(x_train), seed=seed)
         .batch(batch_size)
