@@ -11,10 +11,11 @@ latents, 764,245 parameters; kernel 4, stride 2, padding 1 in PyTorch is Keras' 
 the same binary 64x64 images at batch 64 with Adam, each through its own training loop:
 keras-ae's ``fit`` as ``keras-ae train`` runs it (the recipe's steps per execution, batches
 from a ``tf.data`` pipeline without autotuning; ``BENCH_KERAS_INPUT=numpy`` in the environment
-feeds the array instead), pythae's ``TrainingPipeline``. A run trains two epochs of ``--steps`` steps and times the second, so
-tracing and first-call costs are left out. Runs alternate (keras-ae first in even pairs,
-pythae first in odd ones) because this machine's speed drifts over minutes; in one process,
-PyTorch's threads slowed the TensorFlow round after them, so every run has a process of its own.
+feeds the array instead), pythae's ``TrainingPipeline``. A run trains two epochs of
+``--steps`` steps and times the second, so tracing and first-call costs are left out. Runs
+alternate (keras-ae first in even pairs, pythae first in odd ones) because this machine's
+speed drifts over minutes; in one process, PyTorch's threads slowed the TensorFlow round
+after them, so every run has a process of its own.
 """
 
 import argparse
