@@ -245,7 +245,10 @@ def test_the_command_lines_evaluations_are_the_trainings():
 
     commands = next(a for a in build_parser()._actions if a.dest == "command")
     option = next(a for a in commands.choices["train"]._actions if a.dest == "evaluate")
-    assert tuple(option.choices) == EVALUATIONS and option.default == "full"
+    assert tuple(option.choices) == EVALUATIONS
+    # No default in the parser, so that --candidate can refuse an --evaluate given explicitly;
+    # command_train falls back to the full evaluation.
+    assert option.default is None and "full" in EVALUATIONS and "(default)" in option.help
 
 
 def test_a_new_two_stage_model_trains_from_a_recipe_with_no_edit_to_the_trainer(tmp_path):
