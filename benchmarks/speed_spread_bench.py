@@ -20,6 +20,7 @@ per-pair ratio variant / default is reported: a setting is only kept if it wins 
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -37,6 +38,16 @@ CALIBRATION_SIZE = 1024
 COUNTERS = ("cpu_seconds", "voluntary", "nonvoluntary", "queued_seconds", "migrations")
 
 
+#: Indices in ``stat_fields``: the state letter, user and system CPU ticks, the last core.
+STATE, USER_TICKS, SYSTEM_TICKS, CORE = 0, 11, 12, 36
+
+
+def stat_fields(task: Path) -> list[str]:
+    """The fields of a thread's ``/proc/.../stat`` after its name (which may contain spaces,
+    in its parentheses)."""
+    return (task / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def thread_stats() -> dict[int, dict]:
     """Per thread of this process: its name, CPU seconds so far, context switches so far
     (voluntary: it waited; nonvoluntary: it was preempted) and the core it last ran on."""
@@ -44,8 +55,7 @@ def thread_stats() -> dict[int, dict]:
     for task in Path("/proc/self/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
-            # The fields after the name, which may contain spaces, in its parentheses.
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(task)
             status = dict(
                 line.split(":\t", 1)
                 for line in (task / "status").read_text().splitlines()
@@ -55,10 +65,10 @@ def thread_stats() -> dict[int, dict]:
             continue  # the thread ended
         stats[int(task.name)] = {
             "name": name,
-            "cpu_seconds": (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            "cpu_seconds": (int(fields[USER_TICKS]) + int(fields[SYSTEM_TICKS])) / CLOCK_TICKS,
             "voluntary": int(status["voluntary_ctxt_switches"].strip()),
             "nonvoluntary": int(status["nonvoluntary_ctxt_switches"].strip()),
-            "core": int(fields[36]),
+            "core": int(fields[CORE]),
             **scheduler_stats(task),
         }
     return stats
@@ -113,11 +123,11 @@ class CoreSampler:
                 if int(task.name) == own:
                     continue
                 try:
-                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    fields = stat_fields(task)
                 except (FileNotFoundError, ProcessLookupError):
                     continue
-                if fields[0] == "R":
-                    core = int(fields[36])
+                if fields[STATE] == "R":
+                    core = int(fields[CORE])
                     running[core] = running.get(core, 0) + 1
             self.samples += 1
             if not running:
@@ -215,6 +225,7 @@ def child(steps: int) -> dict:
     result = keras_ae_images_per_second(steps, callbacks=(Observer(),))
     gflops_after = matmul_gflops()
     deltas = thread_deltas(observed["before"], observed["after"])
+    busiest = sorted(deltas.values(), key=lambda delta: -delta["cpu_seconds"])[:4]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "images_per_second": result["images_per_second"],
@@ -226,13 +237,11 @@ def child(steps: int) -> dict:
         # Where the threads ran: stacked on one core beside an idle one, or none runnable.
         "core_samples": observed["cores"],
         # The four busiest threads alone: whether the work was shared or fell to one.
-        "busiest_thread_seconds": sorted(
-            (delta["cpu_seconds"] for delta in deltas.values()), reverse=True
-        )[:4],
+        "busiest_thread_seconds": [delta["cpu_seconds"] for delta in busiest],
         # The same four threads' time waiting for a core and their moves between cores.
         "busiest_threads": [
             {key: delta[key] for key in ("cpu_seconds", "queued_seconds", "migrations")}
-            for delta in sorted(deltas.values(), key=lambda delta: -delta["cpu_seconds"])[:4]
+            for delta in busiest
         ],
     }
 
@@ -340,10 +349,8 @@ def main(argv: list[str] | None = None) -> dict:
         if compared and index % 2:
             order.reverse()
         for label, environment in order:
-            if label == "variant" and arguments.spinners:
-                with IdleSpinners():
-                    run = run_child(steps, environment)
-            else:
+            spinning = label == "variant" and arguments.spinners
+            with IdleSpinners() if spinning else contextlib.nullcontext():
                 run = run_child(steps, environment)
             (default_runs if label == "default" else variant_runs).append(run)
             print(
