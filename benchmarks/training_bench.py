@@ -1,9 +1,12 @@
 """Training cost: the throughput of every model class with a bundled preset, the conv64 beta-VAE
 against a plain Keras reference and against the machine's matmul peak, and the contractive
-penalty's three methods, and the divergence check's cost on the conv64 beta-VAE step.
+penalty's three methods, the divergence check's cost on the conv64 beta-VAE step, and the
+layout levers (the same step with its code heads fused or split, its single-channel first and
+last convolutions padded to more channels).
 
     .venv/bin/python benchmarks/training_bench.py [--smoke] [--json PATH]
     .venv/bin/python benchmarks/training_bench.py --only divergence_check_cost [--rounds N]
+    .venv/bin/python benchmarks/training_bench.py --only layout_levers
 
 Each model is built from its zoo recipe (``zoo_configs/``: the canonical input shape, network
 and batch size) and timed by ``model.fit`` on one in-memory batch repeated, so that the input
@@ -55,24 +58,41 @@ RECIPE_STEPS_PER_EXECUTION = recipes.DEFAULT_STEPS_PER_EXECUTION
 # ------------------------------------------------------------------------ the reference model
 class PlainBetaVAE(keras.Model):
     """The conv64 beta-VAE as a Keras user would write it by hand: two Sequential networks and
-    one ``GradientTape`` in ``train_step``; no checks, no metrics but the loss."""
+    one ``GradientTape`` in ``train_step``; no checks, no metrics but the loss.
 
-    def __init__(self, latent_dim: int = 10, beta: float = 4.0):
+    The layout variants compute the same loss with another arrangement of the tensors, to time
+    the layout levers (``layout_levers``): ``separate_heads`` gives the mean and log-variance a
+    Dense layer each (as keras-ae's networks do) instead of one of ``2 * latent_dim`` units;
+    ``input_channels`` > 1 pads the images with zero channels (the first convolution's extra
+    weights get zero gradients); ``output_channels`` > 1 gives the last transposed
+    convolution more channels, of which the loss reads only the first."""
+
+    def __init__(
+        self,
+        latent_dim: int = 10,
+        beta: float = 4.0,
+        *,
+        separate_heads: bool = False,
+        input_channels: int = 1,
+        output_channels: int = 1,
+    ):
         super().__init__()
         self.beta = beta
+        self.input_channels = input_channels
+        self.output_channels = output_channels
         conv = dict(kernel_size=4, strides=2, padding="same")
-        self.encoder = keras.Sequential(
-            [
-                keras.Input((64, 64, 1)),
-                keras.layers.Conv2D(32, activation="relu", **conv),
-                keras.layers.Conv2D(32, activation="relu", **conv),
-                keras.layers.Conv2D(64, activation="relu", **conv),
-                keras.layers.Conv2D(64, activation="relu", **conv),
-                keras.layers.Flatten(),
-                keras.layers.Dense(256, activation="relu"),
-                keras.layers.Dense(2 * latent_dim),
-            ]
-        )
+        inputs = keras.Input((64, 64, input_channels))
+        h = inputs
+        for filters in (32, 32, 64, 64):
+            h = keras.layers.Conv2D(filters, activation="relu", **conv)(h)
+        h = keras.layers.Dense(256, activation="relu")(keras.layers.Flatten()(h))
+        if separate_heads:
+            code = keras.layers.Concatenate()(
+                [keras.layers.Dense(latent_dim)(h), keras.layers.Dense(latent_dim)(h)]
+            )
+        else:
+            code = keras.layers.Dense(2 * latent_dim)(h)
+        self.encoder = keras.Model(inputs, code)
         self.decoder = keras.Sequential(
             [
                 keras.Input((latent_dim,)),
@@ -82,7 +102,7 @@ class PlainBetaVAE(keras.Model):
                 keras.layers.Conv2DTranspose(64, activation="relu", **conv),
                 keras.layers.Conv2DTranspose(32, activation="relu", **conv),
                 keras.layers.Conv2DTranspose(32, activation="relu", **conv),
-                keras.layers.Conv2DTranspose(1, **conv),
+                keras.layers.Conv2DTranspose(output_channels, **conv),
             ]
         )
 
@@ -91,6 +111,10 @@ class PlainBetaVAE(keras.Model):
             mean, log_var = tf.split(self.encoder(x, training=True), 2, axis=-1)
             z = mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mean))
             logits = self.decoder(z, training=True)
+            if self.output_channels > 1:
+                logits = logits[..., :1]
+            if self.input_channels > 1:
+                x = x[..., :1]
             cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
             reconstruction = tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=[1, 2, 3]))
             kl = -0.5 * tf.reduce_sum(1 + log_var - mean**2 - tf.exp(log_var), axis=1)
@@ -98,6 +122,11 @@ class PlainBetaVAE(keras.Model):
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         return {"loss": loss}
+
+    def padded_batch(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` (batch, 64, 64, 1) with zero channels appended up to ``input_channels``."""
+        padding = np.zeros((*batch.shape[:-1], self.input_channels - 1), batch.dtype)
+        return np.concatenate([batch, padding], axis=-1)
 
 
 # ---------------------------------------------------------------------------------- timing
@@ -339,6 +368,66 @@ def contractive_cost(sizes: dict) -> list[dict]:
     return rows
 
 
+def layout_variants(sizes: dict) -> dict[str, dict]:
+    """The layout levers ``layout_levers`` times: ``PlainBetaVAE`` arguments per label."""
+    variants = {"reference (one Dense head)": {}, "two Dense heads": {"separate_heads": True}}
+    for channels in sizes["padded_channels"]:
+        variants[f"first conv on {channels} channels"] = {"input_channels": channels}
+        variants[f"last conv to {channels} channels"] = {"output_channels": channels}
+    return variants
+
+
+def layout_levers(sizes: dict) -> list[dict]:
+    """The plain conv64 beta-VAE step (batch 64, the recipes' spe) in other layouts of the same
+    computation: the code heads as one Dense layer or two, the single-channel first and last
+    convolutions padded to more channels. Each variant's images/s over the reference's, timed
+    in interleaved rounds (above 1: the variant is faster)."""
+    spe = sizes["spe"][1]
+    calls, steps = {}, {}
+    for label, arguments in layout_variants(sizes).items():
+        keras.utils.set_random_seed(0)
+        model = PlainBetaVAE(**arguments)
+        model.compile(optimizer=keras.optimizers.Adam(5e-4))
+        batch = (np.random.default_rng(0).random((64, 64, 64, 1)) < 0.2).astype(np.float32)
+        if model.input_channels > 1:
+            batch = model.padded_batch(batch)
+        calls[label], steps[label] = fit_call(model, batch, spe, sizes["steps"])
+    times = harness.interleaved_times(calls, sizes["repeats"])
+    reference = next(iter(times))
+    rows = []
+    for label, values in times.items():
+        per_step = [value / steps[label] for value in values]
+        reference_per_step = [value / steps[reference] for value in times[reference]]
+        rows.append(
+            {
+                "variant": label,
+                "steps_per_execution": spe,
+                "ms_per_step": 1e3 * statistics.median(per_step),
+                "images_per_second": 64 / statistics.median(per_step),
+                "speed_over_reference": harness.median_ratio(reference_per_step, per_step),
+            }
+        )
+    return rows
+
+
+def _print_layout_levers(rows: list[dict]) -> None:
+    harness.print_table(
+        "layout levers: plain conv64 beta-VAE step, batch 64, each layout / the reference "
+        "(interleaved; above 1 is faster)",
+        ["variant", "spe", "ms/step", "images/s", "speed x reference"],
+        [
+            [
+                r["variant"],
+                r["steps_per_execution"],
+                r["ms_per_step"],
+                r["images_per_second"],
+                r["speed_over_reference"],
+            ]
+            for r in rows
+        ],
+    )
+
+
 def divergence_check_cost(sizes: dict) -> list[dict]:
     """The conv64 beta-VAE step (its recipe, batch 64) with the divergence check (the default)
     over the same step without it (``compile(stop_on_divergence=False)``), at each spe: wall
@@ -390,7 +479,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = harness.parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("divergence_check_cost",),
+        choices=("divergence_check_cost", "layout_levers"),
         help="run this one measurement alone",
     )
     parser.add_argument(
@@ -408,6 +497,7 @@ def main(argv: list[str] | None = None) -> dict:
             "matmul": (256,),
             "contractive_latent_dim": 16,
             "divergence_rounds": 1,
+            "padded_channels": (2,),
         }
     else:
         sizes = {
@@ -420,6 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
             "matmul": (1024, 2048, 4096),
             "contractive_latent_dim": None,
             "divergence_rounds": 9,
+            "padded_channels": (4, 8),
         }
     if arguments.rounds:
         sizes["divergence_rounds"] = arguments.rounds
@@ -427,6 +518,11 @@ def main(argv: list[str] | None = None) -> dict:
     if arguments.only == "divergence_check_cost":
         results["divergence_check_cost"] = divergence_check_cost(sizes)
         _print_divergence_cost(results["divergence_check_cost"])
+        harness.write_json(results, arguments.json, "training_bench")
+        return results
+    if arguments.only == "layout_levers":
+        results["layout_levers"] = layout_levers(sizes)
+        _print_layout_levers(results["layout_levers"])
         harness.write_json(results, arguments.json, "training_bench")
         return results
     matmul = harness.matmul_flops_per_second(sizes["matmul"], repeats=sizes["repeats"])
@@ -531,6 +627,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     results["divergence_check_cost"] = divergence_check_cost(sizes)
     _print_divergence_cost(results["divergence_check_cost"])
+    results["layout_levers"] = layout_levers(sizes)
+    _print_layout_levers(results["layout_levers"])
     harness.write_json(results, arguments.json, "training_bench")
     return results
 

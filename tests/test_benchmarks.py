@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from keras_ae.flops import training_flops
@@ -50,6 +51,45 @@ def test_the_reference_beta_vae_is_the_same_network_as_ours():
     ours = training_flops(model.encoder, model.decoder, 64)
     reference = training_bench.PlainBetaVAE()
     assert training_flops(reference.encoder, reference.decoder, 64) == ours
+
+
+def _copy_reference_weights(reference: list, variant: list) -> None:
+    """Copies the reference network's weights into the variant's: split where the variant has
+    two code heads for the reference's one, into the leading slice where it has more channels
+    (the padded channels keep their own weights)."""
+    if len(variant) == len(reference) + 2:  # two heads: kernel and bias of the fused one split
+        *reference, kernel, bias = [weight.numpy() for weight in reference]
+        half = kernel.shape[-1] // 2
+        reference += [kernel[:, :half], bias[:half], kernel[:, half:], bias[half:]]
+    assert len(variant) == len(reference)
+    for target, source in zip(variant, reference, strict=True):
+        value = target.numpy()
+        value[tuple(slice(0, n) for n in np.shape(source))] = source
+        target.assign(value)
+
+
+def test_the_layout_levers_time_the_references_function():
+    training_bench = _script("training_bench")
+    reference = training_bench.PlainBetaVAE()
+    rng = np.random.default_rng(0)
+    images = (rng.random((4, 64, 64, 1)) < 0.2).astype(np.float32)
+    codes = rng.normal(size=(4, 10)).astype(np.float32)
+    variants = training_bench.layout_variants({"padded_channels": (4,)})
+    assert len(variants) == 4
+    for label, arguments in variants.items():
+        variant = training_bench.PlainBetaVAE(**arguments)
+        _copy_reference_weights(reference.encoder.weights, variant.encoder.weights)
+        _copy_reference_weights(reference.decoder.weights, variant.decoder.weights)
+        inputs = variant.padded_batch(images) if variant.input_channels > 1 else images
+        assert inputs.shape[-1] == arguments.get("input_channels", 1)
+        np.testing.assert_allclose(
+            variant.encoder(inputs), reference.encoder(images), atol=1e-5, err_msg=label
+        )
+        logits = variant.decoder(codes)
+        assert logits.shape[-1] == arguments.get("output_channels", 1)
+        np.testing.assert_allclose(
+            logits[..., :1], reference.decoder(codes), atol=1e-5, err_msg=label
+        )
 
 
 def test_no_benchmark_counts_the_models_in_words():
