@@ -6,7 +6,7 @@ last convolutions padded to more channels).
 
     .venv/bin/python benchmarks/training_bench.py [--smoke] [--json PATH]
     .venv/bin/python benchmarks/training_bench.py --only divergence_check_cost [--rounds N]
-    .venv/bin/python benchmarks/training_bench.py --only layout_levers
+    .venv/bin/python benchmarks/training_bench.py --only layout_levers [--rounds N]
 
 Each model is built from its zoo recipe (``zoo_configs/``: the canonical input shape, network
 and batch size) and timed by ``model.fit`` on one in-memory batch repeated, so that the input
@@ -392,36 +392,39 @@ def layout_levers(sizes: dict) -> list[dict]:
         if model.input_channels > 1:
             batch = model.padded_batch(batch)
         calls[label], steps[label] = fit_call(model, batch, spe, sizes["steps"])
-    times = harness.interleaved_times(calls, sizes["repeats"])
+    times = harness.interleaved_wall_and_cpu_times(calls, sizes["rounds"])
     reference = next(iter(times))
     rows = []
-    for label, values in times.items():
-        per_step = [value / steps[label] for value in values]
-        reference_per_step = [value / steps[reference] for value in times[reference]]
-        rows.append(
-            {
-                "variant": label,
-                "steps_per_execution": spe,
-                "ms_per_step": 1e3 * statistics.median(per_step),
-                "images_per_second": 64 / statistics.median(per_step),
-                "speed_over_reference": harness.median_ratio(reference_per_step, per_step),
-            }
-        )
+    for label, clocks in times.items():
+        row = {"variant": label, "steps_per_execution": spe, "rounds": sizes["rounds"]}
+        for clock in ("wall", "cpu"):
+            per_step = [value / steps[label] for value in clocks[clock]]
+            reference_per_step = [value / steps[reference] for value in times[reference][clock]]
+            row[f"{clock}_ms_per_step"] = 1e3 * statistics.median(per_step)
+            row[f"{clock}_speed_over_reference"] = harness.median_ratio(
+                reference_per_step, per_step
+            )
+            row[f"{clock}_seconds_per_call"] = clocks[clock]
+        row["images_per_second"] = 64e3 / row["wall_ms_per_step"]
+        rows.append(row)
     return rows
 
 
 def _print_layout_levers(rows: list[dict]) -> None:
     harness.print_table(
-        "layout levers: plain conv64 beta-VAE step, batch 64, each layout / the reference "
-        "(interleaved; above 1 is faster)",
-        ["variant", "spe", "ms/step", "images/s", "speed x reference"],
+        "layout levers: plain conv64 beta-VAE step, batch 64, each layout against the reference "
+        "(interleaved rounds; speed above 1 is faster)",
+        ["variant", "spe", "rounds", "wall ms", "images/s", "wall speed", "cpu ms", "cpu speed"],
         [
             [
                 r["variant"],
                 r["steps_per_execution"],
-                r["ms_per_step"],
+                r["rounds"],
+                r["wall_ms_per_step"],
                 r["images_per_second"],
-                r["speed_over_reference"],
+                r["wall_speed_over_reference"],
+                r["cpu_ms_per_step"],
+                r["cpu_speed_over_reference"],
             ]
             for r in rows
         ],
@@ -442,8 +445,8 @@ def divergence_check_cost(sizes: dict) -> list[dict]:
             calls[label], steps[label] = fit_call(
                 model, example_batch(model, 64), spe, sizes["steps"]
             )
-        times = harness.interleaved_wall_and_cpu_times(calls, sizes["divergence_rounds"])
-        row = {"steps_per_execution": spe, "rounds": sizes["divergence_rounds"]}
+        times = harness.interleaved_wall_and_cpu_times(calls, sizes["rounds"])
+        row = {"steps_per_execution": spe, "rounds": sizes["rounds"]}
         for clock in ("wall", "cpu"):
             checked, unchecked = times["checked"][clock], times["unchecked"][clock]
             row[f"{clock}_ms_per_step_checked"] = (
@@ -483,7 +486,9 @@ def main(argv: list[str] | None = None) -> dict:
         help="run this one measurement alone",
     )
     parser.add_argument(
-        "--rounds", type=int, help="interleaved rounds of the divergence check (default 9)"
+        "--rounds",
+        type=int,
+        help="interleaved rounds of the divergence check and the layout levers (default 9)",
     )
     arguments = parser.parse_args(argv)
     if arguments.smoke:
@@ -496,7 +501,7 @@ def main(argv: list[str] | None = None) -> dict:
             "layer_calls": 2,
             "matmul": (256,),
             "contractive_latent_dim": 16,
-            "divergence_rounds": 1,
+            "rounds": 1,
             "padded_channels": (2,),
         }
     else:
@@ -509,11 +514,11 @@ def main(argv: list[str] | None = None) -> dict:
             "layer_calls": 20,
             "matmul": (1024, 2048, 4096),
             "contractive_latent_dim": None,
-            "divergence_rounds": 9,
+            "rounds": 9,
             "padded_channels": (4, 8),
         }
     if arguments.rounds:
-        sizes["divergence_rounds"] = arguments.rounds
+        sizes["rounds"] = arguments.rounds
     results = {"smoke": arguments.smoke, "steps_per_execution": list(sizes["spe"])}
     if arguments.only == "divergence_check_cost":
         results["divergence_check_cost"] = divergence_check_cost(sizes)
