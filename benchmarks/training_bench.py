@@ -57,15 +57,18 @@ RECIPE_STEPS_PER_EXECUTION = recipes.DEFAULT_STEPS_PER_EXECUTION
 
 # ------------------------------------------------------------------------ the reference model
 class PlainBetaVAE(keras.Model):
-    """The conv64 beta-VAE as a Keras user would write it by hand: two Sequential networks and
-    one ``GradientTape`` in ``train_step``; no checks, no metrics but the loss.
+    """The conv64 beta-VAE as a Keras user would write it by hand: an encoder and a decoder
+    network and one ``GradientTape`` in ``train_step``; no checks, no metrics but the loss.
 
     The layout variants compute the same loss with another arrangement of the tensors, to time
     the layout levers (``layout_levers``): ``separate_heads`` gives the mean and log-variance a
     Dense layer each (as keras-ae's networks do) instead of one of ``2 * latent_dim`` units;
-    ``input_channels`` > 1 pads the images with zero channels (the first convolution's extra
-    weights get zero gradients); ``output_channels`` > 1 gives the last transposed
-    convolution more channels, of which the loss reads only the first."""
+    ``input_channels`` > 1 takes batches padded with zero channels (``padded_batch``; the
+    first convolution's extra weights get zero gradients); ``output_channels`` > 1 gives the
+    last transposed convolution more channels, of which the loss reads only the first."""
+
+    #: The images it trains on, as keras-ae's models name them (``example_batch``).
+    data_shape = (64, 64, 1)
 
     def __init__(
         self,
@@ -130,8 +133,8 @@ class PlainBetaVAE(keras.Model):
 
 
 # ---------------------------------------------------------------------------------- timing
-def example_batch(model: models.Autoencoder, batch_size: int, seed: int = 0) -> np.ndarray:
-    """A batch of binary images in the model's input shape (valid for every likelihood)."""
+def example_batch(model: keras.Model, batch_size: int, seed: int = 0) -> np.ndarray:
+    """A batch of binary images in the model's ``data_shape`` (valid for every likelihood)."""
     shape = (batch_size, *model.data_shape)
     return (np.random.default_rng(seed).random(shape) < 0.2).astype(np.float32)
 
@@ -380,15 +383,15 @@ def layout_variants(sizes: dict) -> dict[str, dict]:
 def layout_levers(sizes: dict) -> list[dict]:
     """The plain conv64 beta-VAE step (batch 64, the recipes' spe) in other layouts of the same
     computation: the code heads as one Dense layer or two, the single-channel first and last
-    convolutions padded to more channels. Each variant's images/s over the reference's, timed
-    in interleaved rounds (above 1: the variant is faster)."""
+    convolutions padded to more channels. Each variant's speed over the reference's, in wall
+    and CPU time, timed in interleaved rounds (above 1: the variant is faster)."""
     spe = sizes["spe"][1]
     calls, steps = {}, {}
     for label, arguments in layout_variants(sizes).items():
         keras.utils.set_random_seed(0)
         model = PlainBetaVAE(**arguments)
         model.compile(optimizer=keras.optimizers.Adam(5e-4))
-        batch = (np.random.default_rng(0).random((64, 64, 64, 1)) < 0.2).astype(np.float32)
+        batch = example_batch(model, 64)
         if model.input_channels > 1:
             batch = model.padded_batch(batch)
         calls[label], steps[label] = fit_call(model, batch, spe, sizes["steps"])
@@ -478,11 +481,19 @@ def _print_divergence_cost(rows: list[dict]) -> None:
     )
 
 
+#: The measurements ``--only`` runs alone (the full run ends with them, in this order): name ->
+#: (the measurement, its table).
+SEPARATE_MEASUREMENTS = {
+    "divergence_check_cost": (divergence_check_cost, _print_divergence_cost),
+    "layout_levers": (layout_levers, _print_layout_levers),
+}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = harness.parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("divergence_check_cost", "layout_levers"),
+        choices=tuple(SEPARATE_MEASUREMENTS),
         help="run this one measurement alone",
     )
     parser.add_argument(
@@ -520,14 +531,10 @@ def main(argv: list[str] | None = None) -> dict:
     if arguments.rounds:
         sizes["rounds"] = arguments.rounds
     results = {"smoke": arguments.smoke, "steps_per_execution": list(sizes["spe"])}
-    if arguments.only == "divergence_check_cost":
-        results["divergence_check_cost"] = divergence_check_cost(sizes)
-        _print_divergence_cost(results["divergence_check_cost"])
-        harness.write_json(results, arguments.json, "training_bench")
-        return results
-    if arguments.only == "layout_levers":
-        results["layout_levers"] = layout_levers(sizes)
-        _print_layout_levers(results["layout_levers"])
+    if arguments.only:
+        measure, show = SEPARATE_MEASUREMENTS[arguments.only]
+        results[arguments.only] = measure(sizes)
+        show(results[arguments.only])
         harness.write_json(results, arguments.json, "training_bench")
         return results
     matmul = harness.matmul_flops_per_second(sizes["matmul"], repeats=sizes["repeats"])
@@ -630,10 +637,9 @@ def main(argv: list[str] | None = None) -> dict:
             for r in results["contractive"]
         ],
     )
-    results["divergence_check_cost"] = divergence_check_cost(sizes)
-    _print_divergence_cost(results["divergence_check_cost"])
-    results["layout_levers"] = layout_levers(sizes)
-    _print_layout_levers(results["layout_levers"])
+    for name, (measure, show) in SEPARATE_MEASUREMENTS.items():
+        results[name] = measure(sizes)
+        show(results[name])
     harness.write_json(results, arguments.json, "training_bench")
     return results
 
